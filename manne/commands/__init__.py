@@ -1,0 +1,1 @@
+"""Subcommands of the ``manne`` command line, one module each (``add_parser`` and ``run``)."""

@@ -1,0 +1,70 @@
+"""``manne train corpora/NAME.npz -o trained/NAME``: train an autoencoder on a corpus."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import TrainConfig
+
+_T = TrainConfig()
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("train", help="train a timbre model on a corpus",
+                       description="Train the autoencoder on a corpus. The best weights on validation are saved; "
+                       "Ctrl-C stops and keeps the best model so far; --resume continues a stopped run.")
+    p.add_argument("corpus", help="corpus file (.npz) from `manne corpus`")
+    p.add_argument("-o", "--output", required=True, help="model directory to write")
+    m = p.add_argument_group("model")
+    m.add_argument("--latent", type=int, default=8, help="bottleneck neurons (default 8)")
+    m.add_argument("--bottleneck", default="sigmoid", choices=("sigmoid", "lrelu"), help="bottleneck activation")
+    m.add_argument("--augment", default="chroma", choices=("chroma", "diff", "none"), help="input augmentation")
+    m.add_argument("--skip", action=argparse.BooleanOptionalAction, default=True, help="condition the decoder on the note (default on)")
+    m.add_argument("--vae", action="store_true", help="train a beta-VAE")
+    m.add_argument("--beta", type=float, default=1.0, help="KL weight of the beta-VAE (default 1)")
+    m.add_argument("--max-width", type=int, default=1024, help="widest hidden layer (default 1024; smaller for quick tests)")
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=_T.epochs, help=f"maximum epochs (default {_T.epochs})")
+    t.add_argument("--batch", type=int, default=_T.batch, help=f"batch size (default {_T.batch})")
+    t.add_argument("--lr", type=float, default=_T.lr, help=f"Adam learning rate (default {_T.lr})")
+    t.add_argument("--schedule", default=_T.schedule, choices=("constant", "plateau"), help=f"learning-rate schedule (default {_T.schedule})")
+    t.add_argument("--patience", type=int, default=_T.patience, help=f"stop after this many epochs without improvement, 0 never (default {_T.patience})")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--resume", action="store_true", help="continue a stopped run in the output directory")
+    t.add_argument("--force", action="store_true", help="overwrite an existing model directory")
+    t.add_argument("--float16", action="store_true", help="store the NumPy weights as float16 (half the size)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from ..config import ModelConfig
+    from ..corpus import load_corpus
+    from ..train import check_output, train
+
+    out = Path(args.output)
+    check_output(out, resume=args.resume, force=args.force)
+    model_cfg = ModelConfig(latent=args.latent, bottleneck=args.bottleneck, augment=args.augment, skip=args.skip,
+                            vae=args.vae, beta=args.beta, max_width=args.max_width)
+    train_cfg = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
+                            schedule=args.schedule, patience=args.patience)
+    corpus = load_corpus(args.corpus)
+    if not args.quiet:
+        print(f"corpus {args.corpus}: {corpus.n_frames} frames; encoder widths {model_cfg.hidden + [model_cfg.latent]}")
+    metrics = train(corpus, args.corpus, out, model_cfg=model_cfg, train_cfg=train_cfg, resume=args.resume,
+                    force=args.force, progress=not args.quiet, weights_dtype=np.float16 if args.float16 else np.float32)
+    print(_report(out, metrics))
+    return 130 if metrics["interrupted"] else 0
+
+
+def _report(out: Path, m: dict) -> str:
+    def f(v):
+        return "-" if v is None else f"{v:.3e}"
+
+    state = "interrupted; best model so far" if m["interrupted"] else "done"
+    return (f"{state}: wrote {out}  (epochs {m['epochs']}, best {m['best_epoch']}, "
+            f"{m['training_seconds']:.0f} s, {m['frames_per_second'] or 0:.0f} frames/s)\n"
+            f"validation MSE {f(m['val_mse'])}   test MSE {f(m['test_mse'])}")

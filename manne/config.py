@@ -1,0 +1,102 @@
+"""Model and training configuration: frozen dataclasses saved as JSON beside the weights."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+from .errors import ParameterError
+
+BOTTLENECKS = ("sigmoid", "lrelu")
+AUGMENTS = ("chroma", "diff", "none")
+SCHEDULES = ("constant", "plateau")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of the autoencoder.
+
+    The hidden widths halve from ``max_width`` and stop above the bottleneck: with the default
+    ``max_width=1024`` the encoder is 1024-512-256-128-64-32-16 then 8 for ``latent=8``, and
+    1024-512-256-128-64-32-16-8-4 then 2 or 3 for ``latent=2`` or ``3``. The decoder mirrors it.
+    """
+
+    n_bins: int = 2049
+    latent: int = 8
+    bottleneck: str = "sigmoid"
+    augment: str = "chroma"
+    skip: bool = True
+    vae: bool = False
+    beta: float = 1.0
+    max_width: int = 1024
+    l2: float = 1e-7
+    alpha: float = 0.1  # LeakyReLU negative slope
+
+    def __post_init__(self) -> None:
+        if self.latent < 1:
+            raise ParameterError(f"--latent {self.latent} must be at least 1")
+        if self.bottleneck not in BOTTLENECKS:
+            raise ParameterError(f"--bottleneck {self.bottleneck!r} must be one of {', '.join(BOTTLENECKS)}")
+        if self.augment not in AUGMENTS:
+            raise ParameterError(f"--augment {self.augment!r} must be one of {', '.join(AUGMENTS)}")
+        if self.max_width <= self.latent:
+            raise ParameterError(f"max_width={self.max_width} must be larger than --latent {self.latent}")
+        if self.beta < 0:
+            raise ParameterError(f"--beta {self.beta} must be >= 0")
+
+    @property
+    def hidden(self) -> list[int]:
+        """Encoder hidden widths, widest first; the decoder uses them reversed."""
+        widths, w = [], self.max_width
+        while w > self.latent:
+            widths.append(w)
+            w //= 2
+        return widths
+
+    @property
+    def uses_note(self) -> bool:
+        """Whether the model takes the note one-hot as an input (augmentation or skip)."""
+        return self.augment == "chroma" or self.skip
+
+    @property
+    def latent_activation(self) -> str:
+        return "linear" if self.vae else self.bottleneck
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings. ``schedule="plateau"`` halves the learning rate when validation
+    loss stalls for ``patience // 2`` epochs; training stops after ``patience`` epochs without
+    improvement (0 disables early stopping)."""
+
+    epochs: int = 300
+    batch: int = 200
+    lr: float = 5e-4
+    seed: int = 0
+    schedule: str = "constant"
+    patience: int = 0
+    min_lr: float = 1e-5
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ParameterError(f"--epochs {self.epochs} must be at least 1")
+        if self.batch < 1:
+            raise ParameterError(f"--batch {self.batch} must be at least 1")
+        if not self.lr > 0:
+            raise ParameterError(f"--lr {self.lr} must be positive")
+        if self.schedule not in SCHEDULES:
+            raise ParameterError(f"--schedule {self.schedule!r} must be one of {', '.join(SCHEDULES)}")
+        if self.patience < 0:
+            raise ParameterError(f"--patience {self.patience} must be >= 0")
+
+
+def to_dict(cfg) -> dict:
+    return asdict(cfg)
+
+
+def from_dict(cls, d: dict):
+    """Build ``cls`` from a dict, ignoring unknown keys (newer files) and using defaults for missing ones."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in d.items() if k in names})
+
+
+__all__ = ["ModelConfig", "TrainConfig", "to_dict", "from_dict", "replace"]

@@ -1,0 +1,32 @@
+"""The exception family a user sees.
+
+Every error a user can cause (a missing file, a corrupt recording, a corpus that does
+not match a model) raises a :class:`ManneError` whose message names the value and the
+rule. The command line prints that message on one line; tracebacks need ``--debug``.
+"""
+
+from __future__ import annotations
+
+
+class ManneError(Exception):
+    """Base class of every error manne raises on purpose."""
+
+
+class ParameterError(ManneError, ValueError):
+    """A parameter or argument is out of its allowed range."""
+
+
+class AudioFileError(ManneError):
+    """An audio file is missing, unreadable, corrupt, silent or too short."""
+
+
+class CorpusError(ManneError):
+    """A corpus file is missing, malformed or unsuitable for the request."""
+
+
+class ModelError(ManneError):
+    """A model directory is missing, incomplete or of another format version."""
+
+
+class OutputExistsError(ManneError):
+    """An output path exists and ``--force`` was not given."""

@@ -1,0 +1,207 @@
+"""The trained autoencoder as a NumPy forward pass: loads a model directory without TensorFlow.
+
+A model directory holds ``config.json`` and ``weights.npz`` (plus, from training, ``model.keras``,
+``history.csv`` and ``metrics.json``). ``weights.npz`` stores each Dense layer as
+``encoder/<i>/W``, ``encoder/<i>/b``, ``decoder/<i>/W``, ``decoder/<i>/b``; for a VAE the encoder's
+last layer is the mean of ``q(z|x)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import ModelConfig, from_dict
+from .dsp import Analysis, first_order_difference, one_hot
+from .errors import ModelError, ParameterError
+
+FORMAT_VERSION = 1
+REQUIRED_FILES = ("config.json", "weights.npz")
+
+
+def _act(x: np.ndarray, name: str, alpha: float) -> np.ndarray:
+    if name == "lrelu":
+        return np.where(x > 0, x, alpha * x)
+    if name == "relu":
+        return np.maximum(x, 0)
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-x))
+    return x
+
+
+def read_config(model_dir: str | os.PathLike) -> dict:
+    """Read and check a model directory's ``config.json``.
+
+    Raises
+    ------
+    ModelError
+        If the directory or a required file is missing, or the format version differs.
+    """
+    d = Path(model_dir)
+    if not d.is_dir():
+        raise ModelError(f"{d}: no such model directory")
+    missing = [f for f in REQUIRED_FILES if not (d / f).is_file()]
+    if missing:
+        raise ModelError(f"{d}: incomplete model directory (missing {', '.join(missing)}); train it again with `manne train`")
+    try:
+        cfg = json.loads((d / "config.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{d}/config.json is not valid JSON ({exc})") from exc
+    version = cfg.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelError(
+            f"{d}: model format version {version}, this manne reads version {FORMAT_VERSION}; retrain it with `manne train`"
+        )
+    for key in ("analysis", "model"):
+        if key not in cfg:
+            raise ModelError(f"{d}/config.json has no {key!r} section")
+    return cfg
+
+
+@dataclass
+class Dense:
+    W: np.ndarray  # (n_in, n_out)
+    b: np.ndarray  # (n_out,)
+    act: str
+
+
+class Autoencoder:
+    """NumPy encoder and decoder of a trained model.
+
+    Attributes
+    ----------
+    config : ModelConfig
+    analysis : Analysis
+    info : dict, the whole ``config.json``
+    latent_range : np.ndarray, shape (2, latent): the sliders' lower and upper bounds
+    """
+
+    def __init__(self, config: ModelConfig, analysis: Analysis, encoder: list[Dense], decoder: list[Dense], info: dict):
+        self.config = config
+        self.analysis = analysis
+        self.encoder = encoder
+        self.decoder = decoder
+        self.info = info
+        lr = info.get("latent_range")
+        if lr is None:
+            lr = [[0.0] * config.latent, [1.0] * config.latent]
+        self.latent_range = np.asarray(lr, dtype=np.float32)
+
+    @property
+    def latent(self) -> int:
+        return self.config.latent
+
+    @property
+    def notes_present(self) -> list[int]:
+        return list(self.info.get("corpus", {}).get("notes_present", range(12)))
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike, dtype=np.float32) -> "Autoencoder":
+        """Load ``config.json`` and ``weights.npz`` from a model directory."""
+        d = Path(model_dir)
+        info = read_config(d)
+        config = from_dict(ModelConfig, info["model"])
+        analysis = Analysis.from_dict(info["analysis"])
+        try:
+            with np.load(d / "weights.npz", allow_pickle=False) as z:
+                arrays = {k: z[k].astype(dtype) for k in z.files}
+        except Exception as exc:
+            raise ModelError(f"{d}/weights.npz cannot be read ({exc})") from exc
+        n_enc, n_dec = len(config.hidden) + 1, len(config.hidden) + 1
+        try:
+            enc = [Dense(arrays[f"encoder/{i}/W"], arrays[f"encoder/{i}/b"], "lrelu") for i in range(n_enc)]
+            dec = [Dense(arrays[f"decoder/{i}/W"], arrays[f"decoder/{i}/b"], "lrelu") for i in range(n_dec)]
+        except KeyError as exc:
+            raise ModelError(f"{d}/weights.npz lacks {exc.args[0]}; it does not match config.json") from exc
+        enc[-1].act = config.latent_activation
+        dec[-1].act = "relu"
+        n_in_dec = config.latent + (12 if config.skip else 0)
+        if dec[0].W.shape[0] != n_in_dec or dec[-1].W.shape[1] != analysis.n_bins:
+            raise ModelError(f"{d}/weights.npz: decoder shapes {dec[0].W.shape}..{dec[-1].W.shape} do not match config.json")
+        return cls(config, analysis, enc, dec, info)
+
+    def _run(self, layers: list[Dense], x: np.ndarray) -> np.ndarray:
+        for layer in layers:
+            x = _act(x @ layer.W + layer.b, layer.act, self.config.alpha)
+        return x
+
+    def encoder_input(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None) -> np.ndarray:
+        """The encoder's input rows: frames, plus the note one-hot or the frame difference.
+
+        Parameters
+        ----------
+        S : (n_frames, n_bins); note : (n_frames,) int; clip : (n_frames,) for ``augment="diff"``
+        """
+        aug = self.config.augment
+        if aug == "chroma":
+            if note is None:
+                raise ParameterError("this model's encoder needs the note of each frame")
+            return np.concatenate([S, one_hot(note)], axis=1)
+        if aug == "diff":
+            clip = np.zeros(len(S), dtype=np.int32) if clip is None else clip
+            return np.concatenate([S, first_order_difference(S, clip)], axis=1)
+        return S
+
+    def encode(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None, *, batch: int = 4096) -> np.ndarray:
+        """Latent codes, shape ``(n_frames, latent)``, of frames ``S`` (n_frames, n_bins)."""
+        out = []
+        for i in range(0, len(S), batch):
+            sl = slice(i, i + batch)
+            x = self.encoder_input(
+                np.asarray(S[sl], dtype=np.float32),
+                None if note is None else note[sl],
+                None if clip is None else clip[sl],
+            )
+            out.append(self._run(self.encoder, x))
+        return np.concatenate(out) if out else np.zeros((0, self.latent), np.float32)
+
+    def decode(self, z: np.ndarray, note: np.ndarray | int | None = None, *, batch: int = 8192) -> np.ndarray:
+        """Normalised magnitude spectra, shape ``(n, n_bins)``, of latent codes ``z`` (n, latent).
+
+        ``note`` is one pitch class for all rows or one per row; models without the skip
+        connection ignore it.
+        """
+        z = np.atleast_2d(np.asarray(z, dtype=np.float32))
+        if z.shape[1] != self.latent:
+            raise ParameterError(f"z has {z.shape[1]} values per row; the model has {self.latent} latent neurons")
+        if self.config.skip:
+            if note is None:
+                raise ParameterError("this model's decoder needs a note (0-11)")
+            notes = np.broadcast_to(np.asarray(note, dtype=np.int64), (len(z),))
+        out = []
+        for i in range(0, len(z), batch):
+            x = z[i : i + batch]
+            if self.config.skip:
+                x = np.concatenate([x, one_hot(notes[i : i + batch])], axis=1)
+            out.append(self._run(self.decoder, x))
+        return np.concatenate(out)
+
+    def reconstruct(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None) -> np.ndarray:
+        """Decode the encoding of ``S``; shape ``(n_frames, n_bins)``."""
+        return self.decode(self.encode(S, note, clip), note)
+
+    def mse(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None, *, batch: int = 4096) -> float:
+        """Mean squared reconstruction error over all frames and bins."""
+        total = 0.0
+        for i in range(0, len(S), batch):
+            sl = slice(i, i + batch)
+            Sb = np.asarray(S[sl], dtype=np.float32)
+            nb = None if note is None else note[sl]
+            R = self.reconstruct(Sb, nb, None if clip is None else clip[sl])
+            total += float(np.sum((R - Sb) ** 2, dtype=np.float64))
+        return total / max(1, S.shape[0] * S.shape[1])
+
+
+def save_weights(path: str | os.PathLike, encoder: list[tuple[np.ndarray, np.ndarray]], decoder: list[tuple[np.ndarray, np.ndarray]], *, dtype=np.float32) -> None:
+    """Write Dense layers' ``(W, b)`` pairs to ``weights.npz`` (caller handles atomic rename)."""
+    arrays = {}
+    for name, layers in (("encoder", encoder), ("decoder", decoder)):
+        for i, (W, b) in enumerate(layers):
+            arrays[f"{name}/{i}/W"] = np.asarray(W, dtype=dtype)
+            arrays[f"{name}/{i}/b"] = np.asarray(b, dtype=dtype)
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
