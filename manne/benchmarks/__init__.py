@@ -1,0 +1,1 @@
+"""Benchmarks that print figures: ``manne bench train`` and ``manne bench synth``."""
