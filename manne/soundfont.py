@@ -302,7 +302,8 @@ def render_midi(
     """Render ``notes`` played by GM ``program`` to a 16-bit mono WAV at ``path``.
 
     Runs ``fluidsynth -ni -q -R 0 -C 0 -g gain -T wav -O s16 -F OUT -r sr FONT IN.mid``
-    (reverb and chorus off, so frames hold the dry instrument). The channels are averaged and
+    (reverb and chorus off, so frames hold the dry instrument; samples are loaded only as
+    notes need them, which saves most of the start-up time). The channels are averaged and
     the result is cut to the last note-off plus ``tail`` seconds. The file is written to a
     temporary name and renamed into place.
 
@@ -332,7 +333,8 @@ def render_midi(
     with tempfile.TemporaryDirectory(prefix="manne-fs-") as tmp:
         mid, raw = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
         write_midi(notes, mid, program=program)
-        cmd = [exe, "-ni", "-q", "-R", "0", "-C", "0", "-g", str(gain), "-T", "wav", "-O", "s16",
+        cmd = [exe, "-ni", "-q", "-R", "0", "-C", "0", "-o", "synth.dynamic-sample-loading=1",
+               "-g", str(gain), "-T", "wav", "-O", "s16",
                "-F", str(raw), "-r", str(sr), str(font), str(mid)]
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         errors = [ln for ln in proc.stderr.splitlines() if "error" in ln.lower()]
@@ -408,8 +410,17 @@ def render_corpus(
     -------
     paths : list of Path
         Every file of the corpus, rendered now or before, in plan order.
+
+    Raises
+    ------
+    ParameterError
+        If ``kind`` or ``jobs`` is invalid.
+    ManneError
+        If fluidsynth or the soundfont is missing or a render fails.
     """
     plan = corpus_plan(kind)
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ParameterError(f"jobs={jobs!r}; must be a positive integer")
     find_fluidsynth()
     font = find_soundfont(soundfont)
     out = Path(out_dir)
@@ -423,7 +434,7 @@ def render_corpus(
             bar = tqdm(total=len(todo), desc=f"{kind}", unit="file")
         except ImportError:
             print(f"{kind}: rendering {len(todo)} of {len(plan)} files into {out}", file=sys.stderr)
-    workers = max(1, min(jobs or os.cpu_count() or 1, 8, len(todo) or 1))
+    workers = min(jobs or os.cpu_count() or 1, 8, max(len(todo), 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(render_midi, notes, path, program=program, sr=sr, soundfont=font)
                    for path, program, notes in todo]

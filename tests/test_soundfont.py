@@ -24,16 +24,14 @@ from manne.soundfont import (
 )
 
 
-def _have_fluidsynth() -> bool:
-    try:
-        soundfont.find_fluidsynth()
-        find_soundfont()
-    except ManneError:
-        return False
-    return True
+@pytest.fixture
+def _fluidsynth_installed():
+    """Rendering tests need FluidSynth and FluidR3 (installed by scripts/setup.sh): fail, never skip, without them."""
+    soundfont.find_fluidsynth()
+    find_soundfont()
 
 
-needs_fluidsynth = pytest.mark.skipif(not _have_fluidsynth(), reason="fluidsynth or a GM soundfont is not installed")
+needs_fluidsynth = pytest.mark.usefixtures("_fluidsynth_installed")
 
 
 def _read(path) -> tuple[np.ndarray, int]:
