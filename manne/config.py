@@ -66,7 +66,8 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation settings. ``schedule="plateau"`` halves the learning rate when validation
     loss stalls for ``patience // 2`` epochs; training stops after ``patience`` epochs without
-    improvement (0 disables early stopping)."""
+    improvement (0 disables early stopping). Training also stops at ``target_mse`` on validation or
+    after ``max_minutes`` of training, whichever comes first."""
 
     epochs: int = 300
     batch: int = 200
@@ -75,8 +76,12 @@ class TrainConfig:
     schedule: str = "constant"
     patience: int = 0
     min_lr: float = 1e-5
+    target_mse: float = 0.0  # stop once validation MSE reaches this (0: never)
+    max_minutes: float = 0.0  # stop after this much training time (0: no limit)
 
     def __post_init__(self) -> None:
+        if self.target_mse < 0 or self.max_minutes < 0:
+            raise ParameterError(f"--target-mse {self.target_mse} and --max-minutes {self.max_minutes} must be >= 0")
         if self.epochs < 1:
             raise ParameterError(f"--epochs {self.epochs} must be at least 1")
         if self.batch < 1:

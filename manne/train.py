@@ -1,9 +1,10 @@
 """Training: a corpus in, a model directory out.
 
 The model directory is written so that nothing is ever half-saved: every file goes to a temporary
-name and is renamed into place. While training, ``checkpoint/`` holds the last epoch's model with
-its optimizer state (``last.keras``), the best weights so far (``best.weights.h5``) and the
-history (``state.json``); ``--resume`` continues from there. Ctrl-C stops after the current batch
+name and is renamed into place. While training, ``checkpoint/`` holds the best weights so far
+(``best.weights.h5``, on every improvement) and, every 30 s and when training stops, the model
+with its optimizer state (``last.keras``) and the history (``state.json``); ``--resume``
+continues from there. Ctrl-C stops after the current batch
 and writes the model directory from the best weights so far.
 """
 
@@ -143,14 +144,14 @@ def train(
         autoencoder = keras.models.load_model(ckpt / "last.keras")
     else:
         autoencoder, _, _ = kmodel.build(model_cfg, seed=train_cfg.seed)
-        autoencoder.compile(optimizer=keras.optimizers.Adam(train_cfg.lr), loss="mse")
+        autoencoder.compile(optimizer=keras.optimizers.Adam(train_cfg.lr), loss="mse", metrics=["mse"])
     info = _info(corpus, corpus_path, model_cfg, train_cfg)
     _write_json(ckpt / "config.json", info)
 
     val_monitor = len(val_idx) > 0
     data = _dataset(corpus, model_cfg, train_idx, train_cfg.batch, shuffle=True, seed=train_cfg.seed + state["epoch"])
     val_data = _dataset(corpus, model_cfg, val_idx, 4096, shuffle=False, seed=0) if val_monitor else None
-    callback = _Monitor(state, train_cfg, ckpt, progress=progress, monitor="val_loss" if val_monitor else "loss", n_train=len(train_idx))
+    callback = _Monitor(state, train_cfg, ckpt, progress=progress, monitor="val_mse" if val_monitor else "mse", n_train=len(train_idx))
     interrupted = False
     t0 = time.perf_counter()
     if state["epoch"] < train_cfg.epochs:
@@ -167,6 +168,7 @@ def train(
             interrupted = True
             log(f"\ninterrupted at epoch {state['epoch'] + 1}; saving the best model so far (epoch {state['best_epoch']})")
         finally:
+            callback.set_model(autoencoder)
             callback.close()
     if (ckpt / "best.weights.h5").is_file():
         autoencoder.load_weights(ckpt / "best.weights.h5")
@@ -254,6 +256,8 @@ class _Monitor:
                 self.since_best = 0
                 self.since_cut = 0
                 self.t_epoch = 0.0
+                self.save_every = 30.0  # seconds between resume checkpoints; also saved on stop and Ctrl-C
+                self.saved_at = time.perf_counter()
 
             def on_epoch_begin(self, epoch, logs=None):
                 self.t_epoch = time.perf_counter()
@@ -263,12 +267,12 @@ class _Monitor:
                 dt = time.perf_counter() - self.t_epoch
                 st = self.state
                 lr = float(self.model.optimizer.learning_rate.numpy())
-                value = float(logs.get(self.monitor, logs.get("loss")))
+                value = float(logs.get(self.monitor, logs.get("loss")))  # MSE without the L2 penalty
                 st["seconds"] += dt
                 st["epoch"] = epoch + 1
                 st["history"].append(
-                    {"epoch": epoch + 1, "loss": float(logs.get("loss", np.nan)), "val_loss": float(logs.get("val_loss", np.nan)),
-                     "lr": lr, "seconds": round(dt, 3), "frames": self.n_train}
+                    {"epoch": epoch + 1, "loss": float(logs.get("loss", np.nan)), "mse": float(logs.get("mse", np.nan)),
+                     "val_mse": float(logs.get("val_mse", np.nan)), "lr": lr, "seconds": round(dt, 3), "frames": self.n_train}
                 )
                 if st["best_val"] is None or value < st["best_val"]:
                     st["best_val"], st["best_epoch"] = value, epoch + 1
@@ -283,16 +287,28 @@ class _Monitor:
                     self.since_cut = 0
                 if self.cfg.patience and self.since_best >= self.cfg.patience:
                     self.model.stop_training = True
-                with atomic_path(self.ckpt / "last.keras", force=True) as tmp:
-                    self.model.save(tmp)
-                _write_json(self.ckpt / "state.json", st)
+                if self.cfg.target_mse and value <= self.cfg.target_mse:
+                    self.model.stop_training = True
+                if self.cfg.max_minutes and st["seconds"] >= 60 * self.cfg.max_minutes:
+                    self.model.stop_training = True
+                if time.perf_counter() - self.saved_at >= self.save_every:
+                    self.save_checkpoint()
                 if self.bar is not None:
                     self.bar.update(1)
                     self.bar.set_postfix_str(
-                        f"loss {logs.get('loss', np.nan):.2e} val {logs.get('val_loss', np.nan):.2e} best {st['best_val']:.2e}@{st['best_epoch']} lr {lr:.1e}"
+                        f"mse {logs.get('mse', np.nan):.2e} val {logs.get('val_mse', np.nan):.2e} best {st['best_val']:.2e}@{st['best_epoch']} lr {lr:.1e}"
                     )
 
+            def save_checkpoint(self):
+                """Model with optimizer state, and the history, for --resume (written together)."""
+                with atomic_path(self.ckpt / "last.keras", force=True) as tmp:
+                    self.model.save(tmp)
+                _write_json(self.ckpt / "state.json", self.state)
+                self.saved_at = time.perf_counter()
+
             def close(self):
+                if self.model is not None and self.state["epoch"] > 0:
+                    self.save_checkpoint()
                 if self.bar is not None:
                     self.bar.close()
 
@@ -307,7 +323,7 @@ def _write_json(path: Path, obj) -> None:
 def _write_history(path: Path, history: list[dict]) -> None:
     with atomic_path(path, force=True) as tmp:
         with open(tmp, "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=["epoch", "loss", "val_loss", "lr", "seconds", "frames"])
+            w = csv.DictWriter(fh, fieldnames=["epoch", "loss", "mse", "val_mse", "lr", "seconds", "frames"])
             w.writeheader()
             w.writerows(history)
 

@@ -30,6 +30,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=_T.lr, help=f"Adam learning rate (default {_T.lr})")
     t.add_argument("--schedule", default=_T.schedule, choices=("constant", "plateau"), help=f"learning-rate schedule (default {_T.schedule})")
     t.add_argument("--patience", type=int, default=_T.patience, help=f"stop after this many epochs without improvement, 0 never (default {_T.patience})")
+    t.add_argument("--target-mse", type=float, default=0.0, help="stop once validation MSE reaches this value")
+    t.add_argument("--max-minutes", type=float, default=0.0, help="stop after this many minutes of training (the best model is kept)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--resume", action="store_true", help="continue a stopped run in the output directory")
     t.add_argument("--force", action="store_true", help="overwrite an existing model directory")
@@ -50,7 +52,8 @@ def run(args) -> int:
     model_cfg = ModelConfig(latent=args.latent, bottleneck=args.bottleneck, augment=args.augment, skip=args.skip,
                             vae=args.vae, beta=args.beta, max_width=args.max_width)
     train_cfg = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
-                            schedule=args.schedule, patience=args.patience)
+                            schedule=args.schedule, patience=args.patience,
+                            target_mse=args.target_mse, max_minutes=args.max_minutes)
     corpus = load_corpus(args.corpus)
     if not args.quiet:
         print(f"corpus {args.corpus}: {corpus.n_frames} frames; encoder widths {model_cfg.hidden + [model_cfg.latent]}")

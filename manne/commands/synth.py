@@ -1,0 +1,71 @@
+"""``manne synth [MODEL_DIR]``: open the synth window on a model and play it live.
+
+The model loads with the NumPy forward pass (:mod:`manne.forward`), never TensorFlow, so the first
+sound comes within a second of the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_MODEL = Path("trained") / "default"
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("synth", help="play a model live in a window",
+                       description="Open the synth window: one slider per latent neuron, a note keyboard "
+                       "(keys A W S E D F T G Y H U J), recording and rendering to WAV, presets. "
+                       "Starts playing at once.")
+    p.add_argument("model", nargs="?", metavar="MODEL_DIR",
+                   help=f"model directory (default: {DEFAULT_MODEL} in the repository or the current folder)")
+    p.add_argument("--device", help="output device, index or name (see `manne devices`; default: the system's)")
+    p.add_argument("--buffer", type=int, default=512, help="frames per audio buffer (default 512)")
+    p.add_argument("--hop", type=int, default=256, help="synthesis hop length in samples (default 256)")
+    p.add_argument("--phase", choices=("noise", "coherent"), default="noise", help="phase mode (default noise)")
+    p.add_argument("--preset", metavar="FILE", help="start from a preset saved by the synth (.json)")
+    return p
+
+
+def default_model_dir() -> Path:
+    """``trained/default`` beside the package (a source checkout), else in the current folder."""
+    import manne
+
+    repo = Path(manne.__file__).resolve().parent.parent / DEFAULT_MODEL
+    here = Path.cwd() / DEFAULT_MODEL
+    return repo if repo.is_dir() or not here.is_dir() else here
+
+
+def check_display(environ=None, platform: str | None = None) -> None:
+    """Raise ManneError when an X11/Wayland platform has no display to open a window on."""
+    from ..errors import ManneError
+
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if platform.startswith(("win", "cygwin", "darwin")):
+        return
+    if not environ.get("DISPLAY") and not environ.get("WAYLAND_DISPLAY"):
+        raise ManneError("no display: the synth needs a desktop session (for headless use, try `manne render`)")
+
+
+def run(args) -> int:
+    from ..errors import ManneError, ModelError, ParameterError
+
+    check_display()
+    model = Path(args.model) if args.model else default_model_dir()
+    if not model.is_dir():
+        raise ModelError(f"no model at {model}; train one with `manne train` or pass MODEL_DIR")
+    if args.buffer < 16 or args.buffer > 16384:
+        raise ParameterError(f"--buffer {args.buffer} must be between 16 and 16384 frames")
+    if args.hop < 1:
+        raise ParameterError(f"--hop {args.hop} must be a positive number of samples")
+    if args.preset and not Path(args.preset).is_file():
+        raise ParameterError(f"--preset {args.preset}: no such file")
+    device = int(args.device) if args.device is not None and args.device.strip().isdigit() else args.device
+    try:
+        from .. import gui
+    except ImportError as exc:  # tkinter is a separate system package on some Linux distributions
+        raise ManneError(f"Tk is not available ({exc}); install your Python's tkinter (e.g. python3-tk)") from exc
+    return gui.main(model, device=device, buffer=args.buffer, hop_length=args.hop, phase=args.phase, preset=args.preset)

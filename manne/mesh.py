@@ -1,0 +1,363 @@
+"""Mesh accuracy: does the decoder play the note it is asked for, everywhere in the latent space?
+
+A regular grid of ``points`` values per latent neuron (``points ** latent`` codes) spans the model's
+``latent_range``. For each note the grid is decoded with the decoder conditioned on that note, and
+each decoded spectrum is labelled with the argmax of its chroma, made with the same filterbank as
+the corpus analysis (:func:`manne.dsp.chroma_filter` with the model's analysis parameters). The
+note's *accuracy* is the fraction of grid points whose label equals the note (the paper's
+Table V).
+
+NumPy only. The decoder's last layer is evaluated only for the FFT bins the chroma filterbank
+reads (50 Hz to 5 kHz: 460 of 2049 bins at 44.1 kHz / 4096), which gives the same labels as a full
+decode at a fraction of the cost; ``tests/test_mesh.py`` checks this against
+``Autoencoder.decode`` followed by :func:`manne.dsp.chroma_argmax`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+import numpy as np
+
+from . import dsp
+from .audio import atomic_path
+from .dsp import NOTE_NAMES
+from .errors import ParameterError
+from .forward import Autoencoder
+
+MAX_GRID = 2_000_000  # grid points; 12 notes of this many decodes take minutes
+
+
+@dataclass
+class MeshResult:
+    """Predicted notes over a latent grid, one row per requested note.
+
+    Attributes
+    ----------
+    ranges : np.ndarray, shape (2, latent)
+        Lower and upper bound of each latent neuron the grid spans.
+    points : int
+        Grid values per neuron; the grid has ``points ** latent`` codes (see :func:`latent_grid`).
+    notes : tuple of int
+        The notes the decoder was conditioned on, 0-11 (C=0).
+    predicted : np.ndarray of int8, shape (len(notes), points ** latent)
+        Chroma argmax of each decoded grid point, in :func:`latent_grid` order.
+    accuracy : np.ndarray, shape (len(notes),)
+        Fraction of grid points whose prediction equals the note.
+    present : tuple of int
+        Notes of the model's training corpus; the others are shown as "-" in tables.
+    seconds : float
+        Wall time of the computation.
+    """
+
+    ranges: np.ndarray
+    points: int
+    notes: tuple[int, ...]
+    predicted: np.ndarray
+    accuracy: np.ndarray
+    present: tuple[int, ...]
+    seconds: float = 0.0
+
+    @property
+    def latent(self) -> int:
+        return int(self.ranges.shape[1])
+
+    @property
+    def grid(self) -> np.ndarray:
+        """The latent codes, shape ``(points ** latent, latent)``."""
+        return latent_grid(self.ranges, self.points)
+
+    def accuracy_of(self, note: int | str) -> float:
+        """Accuracy of one note (name or 0-11).
+
+        Raises
+        ------
+        ParameterError
+            If the note was not computed.
+        """
+        n = dsp.note_index(note)
+        if n not in self.notes:
+            raise ParameterError(f"note {NOTE_NAMES[n]} was not computed; this mesh has {_names(self.notes)}")
+        return float(self.accuracy[self.notes.index(n)])
+
+    def mean_accuracy(self, *, present_only: bool = True) -> float:
+        """Mean accuracy over the notes of the training corpus (or over all computed notes).
+
+        NaN when no computed note is present.
+        """
+        sel = [i for i, n in enumerate(self.notes) if n in self.present or not present_only]
+        return float(np.mean(self.accuracy[sel])) if sel else float("nan")
+
+    def map(self, note: int | str) -> np.ndarray:
+        """Predicted notes of one conditioning note as an array of shape ``(points,) * latent``,
+        indexed ``[i_1, ..., i_latent]`` (axis k follows latent neuron k)."""
+        n = dsp.note_index(note)
+        if n not in self.notes:
+            raise ParameterError(f"note {NOTE_NAMES[n]} was not computed; this mesh has {_names(self.notes)}")
+        return self.predicted[self.notes.index(n)].reshape((self.points,) * self.latent)
+
+
+def _names(notes: Iterable[int]) -> str:
+    return " ".join(NOTE_NAMES[n] for n in notes) or "no notes"
+
+
+def check_grid(points: int, latent: int, *, max_grid: int = MAX_GRID) -> int:
+    """Check a grid size and return ``points ** latent``.
+
+    Raises
+    ------
+    ParameterError
+        If ``points < 2`` or the grid would exceed ``max_grid`` codes.
+    """
+    if int(points) != points or points < 2:
+        raise ParameterError(f"points={points} must be an integer of at least 2 (a grid needs both ends of each range)")
+    if latent < 1:
+        raise ParameterError(f"latent={latent} must be at least 1")
+    n = int(points) ** int(latent)
+    if n > max_grid:
+        fit = int(np.floor(max_grid ** (1.0 / latent) + 1e-9))
+        raise ParameterError(
+            f"points={points} in {latent} dimensions makes {n:,} grid codes, more than {max_grid:,}; "
+            f"use --points {fit} or fewer"
+        )
+    return n
+
+
+def latent_grid(ranges: np.ndarray, points: int) -> np.ndarray:
+    """A regular grid over the box ``ranges``.
+
+    Parameters
+    ----------
+    ranges : np.ndarray, shape (2, latent)
+        Lower bounds (row 0) and upper bounds (row 1), both included.
+    points : int
+        Values per neuron, at least 2.
+
+    Returns
+    -------
+    grid : np.ndarray, float32, shape (points ** latent, latent)
+        Row ``i_1 * points ** (latent - 1) + ... + i_latent`` holds ``(v_1[i_1], ..., v_latent[i_latent])``,
+        so ``grid.reshape((points,) * latent + (latent,))`` is indexed like ``np.meshgrid(..., indexing="ij")``.
+
+    Raises
+    ------
+    ParameterError
+        If ``ranges`` is not (2, latent) and finite, ``points < 2``, or the grid exceeds ``MAX_GRID`` codes.
+    """
+    ranges = np.asarray(ranges, dtype=np.float64)
+    if ranges.ndim != 2 or ranges.shape[0] != 2 or ranges.shape[1] < 1:
+        raise ParameterError(f"ranges has shape {ranges.shape}; it must be (2, latent): lower and upper bounds")
+    if not np.isfinite(ranges).all():
+        raise ParameterError("ranges holds NaN or Inf values")
+    d = ranges.shape[1]
+    check_grid(points, d)
+    axes = [np.linspace(ranges[0, k], ranges[1, k], int(points)) for k in range(d)]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return np.stack([m.ravel() for m in mesh], axis=1).astype(np.float32)
+
+
+class _BandDecoder:
+    """The decoder of ``ae`` followed by chroma argmax, computing only the bins the chroma reads.
+
+    Built once per model: the last layer's columns outside the filterbank's band are dropped and
+    the note one-hot of the skip connection is folded into a per-note bias of the first layer.
+    """
+
+    def __init__(self, ae: Autoencoder):
+        a = ae.analysis
+        fb = dsp.chroma_filter(sr=a.sr, n_fft=a.n_fft, fmin=a.fmin, fmax=a.fmax)
+        cols = np.flatnonzero(fb.any(axis=0))
+        self.fbT = np.ascontiguousarray(fb[:, cols].T)  # (n_band, 12)
+        layers = [(np.asarray(l.W, np.float32), np.asarray(l.b, np.float32), l.act) for l in ae.decoder]
+        W, b, act = layers[-1]
+        layers[-1] = (np.ascontiguousarray(W[:, cols]), b[cols], act)
+        W0, b0, act0 = layers[0]
+        d = ae.latent
+        self.skip = ae.config.skip
+        self.W0z, self.b0, self.act0 = np.ascontiguousarray(W0[:d]), b0, act0
+        self.W0note = W0[d:] if self.skip else None  # (12, width) rows added for the note's one-hot
+        self.rest = layers[1:]
+        self.alpha = float(ae.config.alpha)
+
+    def _act(self, x: np.ndarray, name: str, scratch: np.ndarray | None = None) -> np.ndarray:
+        """Activation ``name`` applied in place where possible (``scratch``: a buffer shaped like ``x``)."""
+        if name == "lrelu":
+            if 0.0 <= self.alpha <= 1.0:
+                return np.maximum(x, np.multiply(x, self.alpha, out=scratch), out=x)
+            return np.where(x > 0, x, self.alpha * x)
+        if name == "relu":
+            return np.maximum(x, 0, out=x)
+        if name == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-x))
+        return x
+
+    def labels(self, zW: np.ndarray, note: int, *, batch: int = 4096, out: np.ndarray | None = None) -> np.ndarray:
+        """Chroma argmax, shape (n,) int8, of the decoded rows whose first-layer product is ``zW`` (n, width).
+
+        Narrow layers (up to 128 wide) run on up to 64 batches at once, so small matrix products do not
+        pay the BLAS threading overhead per batch; wide layers run ``batch`` rows at a time into
+        preallocated buffers (no page faults from fresh 16 MB arrays on every product).
+        """
+        n = len(zW)
+        out = np.empty(n, dtype=np.int8) if out is None else out
+        bias = self.b0 + self.W0note[note] if self.skip else self.b0
+        n_narrow = 0
+        while n_narrow < len(self.rest) and self.rest[n_narrow][0].shape[1] <= 128:
+            n_narrow += 1
+        big = batch * 64
+        bufs: dict[tuple[int, int], np.ndarray] = {}
+        for s in range(0, n, big):
+            x = self._act(zW[s : s + big] + bias, self.act0)
+            for W, b, act in self.rest[:n_narrow]:
+                x = x @ W
+                x += b
+                x = self._act(x, act)
+            for t in range(0, len(x), batch):
+                h = x[t : t + batch]
+                for W, b, act in self.rest[n_narrow:]:
+                    key = (len(h), W.shape[1])
+                    if key not in bufs:
+                        bufs[key] = np.empty(key, dtype=np.float32)
+                        bufs[key + (0,)] = np.empty(key, dtype=np.float32)
+                    h = np.matmul(h, W, out=bufs[key])
+                    h += b
+                    h = self._act(h, act, bufs[key + (0,)])
+                h *= h
+                out[s + t : s + t + len(h)] = np.argmax(h @ self.fbT, axis=1)
+        return out
+
+
+def mesh_accuracy(
+    ae: Autoencoder,
+    *,
+    points: int,
+    notes: Iterable[int | str] = range(12),
+    batch: int = 4096,
+    ranges: np.ndarray | None = None,
+    on_note: Callable[[int], None] | None = None,
+) -> MeshResult:
+    """Decode a latent grid conditioned on each note and measure how often the note comes out.
+
+    Parameters
+    ----------
+    ae : Autoencoder
+        A loaded model.
+    points : int
+        Grid values per latent neuron (at least 2); the grid has ``points ** ae.latent`` codes.
+    notes : iterable of int or str
+        Conditioning notes, 0-11 or names; default all twelve.
+    batch : int
+        Grid codes decoded per matrix product (memory is about ``batch * 1024 * 8`` bytes).
+    ranges : np.ndarray, shape (2, latent), optional
+        Grid bounds; default ``ae.latent_range`` (the slider range).
+    on_note : callable, optional
+        Called with each note once it is done (for a progress bar).
+
+    Returns
+    -------
+    MeshResult
+        ``predicted`` has shape ``(len(notes), points ** latent)``.
+
+    Raises
+    ------
+    ParameterError
+        If ``points < 2``, the grid exceeds ``MAX_GRID`` codes, a note is not 0-11, or ``batch < 1``.
+    """
+    t0 = time.perf_counter()
+    note_list = tuple(dsp.note_index(n) for n in notes)
+    if not note_list:
+        raise ParameterError("notes is empty; give at least one note")
+    if len(set(note_list)) != len(note_list):
+        raise ParameterError(f"notes {_names(note_list)} repeat a note")
+    if batch < 1:
+        raise ParameterError(f"batch={batch} must be at least 1")
+    ranges = ae.latent_range if ranges is None else np.asarray(ranges, dtype=np.float32)
+    if ranges.shape != (2, ae.latent):
+        raise ParameterError(f"ranges has shape {ranges.shape}; the model has {ae.latent} latent neurons, so it must be (2, {ae.latent})")
+    grid = latent_grid(ranges, points)
+    dec = _BandDecoder(ae)
+    zW = grid @ dec.W0z  # (n, width of the first layer), shared by every note
+    predicted = np.empty((len(note_list), len(grid)), dtype=np.int8)
+    for i, note in enumerate(note_list):
+        if i > 0 and not dec.skip:
+            predicted[i] = predicted[0]  # without the skip connection the decoder ignores the note
+        else:
+            dec.labels(zW, note, batch=batch, out=predicted[i])
+        if on_note is not None:
+            on_note(note)
+    accuracy = (predicted == np.asarray(note_list, dtype=np.int8)[:, None]).mean(axis=1)
+    return MeshResult(
+        ranges=np.asarray(ranges, dtype=np.float32),
+        points=int(points),
+        notes=note_list,
+        predicted=predicted,
+        accuracy=accuracy,
+        present=tuple(int(n) for n in ae.notes_present),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def write_csv(result: MeshResult, path: str | os.PathLike) -> Path:
+    """Write ``note,accuracy,present`` rows (one per computed note), atomically.
+
+    ``present`` is 1 when the note occurs in the model's training corpus, else 0.
+    """
+    path = Path(path)
+    with atomic_path(path, force=True) as tmp:
+        with open(tmp, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["note", "accuracy", "present"])
+            for n, a in zip(result.notes, result.accuracy):
+                w.writerow([NOTE_NAMES[n], f"{a:.6f}", int(n in result.present)])
+    return path
+
+
+def read_csv(path: str | os.PathLike) -> dict[str, tuple[float, bool]]:
+    """Read :func:`write_csv`'s file: ``{note name: (accuracy, present)}``."""
+    with open(path, newline="") as fh:
+        return {r["note"]: (float(r["accuracy"]), r["present"] == "1") for r in csv.DictReader(fh)}
+
+
+def _cell(result: MeshResult, note: int) -> str:
+    if note not in result.notes or note not in result.present:
+        return "-"
+    return f"{100 * result.accuracy_of(note):.1f}"
+
+
+def markdown_table(results: MeshResult | Mapping[str, MeshResult]) -> str:
+    """Mesh accuracy in percent as a Markdown table like the paper's Table V.
+
+    One column per note (C .. B) and a last column with the mean over the notes of the training
+    corpus; notes absent from a model's training corpus (or not computed) show "-".
+
+    Parameters
+    ----------
+    results : MeshResult, or a mapping of row label to MeshResult
+    """
+    rows = {"model": results} if isinstance(results, MeshResult) else dict(results)
+    head = "| | " + " | ".join(NOTE_NAMES) + " | mean |"
+    rule = "|---|" + "---:|" * 13
+    lines = [head, rule]
+    for label, r in rows.items():
+        mean = r.mean_accuracy()
+        cells = [_cell(r, n) for n in range(12)] + ["-" if np.isnan(mean) else f"{100 * mean:.1f}"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_markdown(results: MeshResult | Mapping[str, MeshResult], path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Write :func:`markdown_table` (under an optional ``# title``) to ``path``, atomically."""
+    path = Path(path)
+    text = (f"# {title}\n\n" if title else "") + markdown_table(results) + "\n"
+    with atomic_path(path, force=True) as tmp:
+        tmp.write_text(text)
+    return path
+
+
+__all__ = ["MAX_GRID", "MeshResult", "check_grid", "latent_grid", "mesh_accuracy", "write_csv", "read_csv",
+           "markdown_table", "write_markdown"]

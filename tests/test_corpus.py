@@ -1,0 +1,148 @@
+"""Corpus building: frames, labels, the split by clip, saving and validated loading."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from manne import dsp
+from manne.corpus import build, load_corpus, save
+from manne.errors import AudioFileError, CorpusError, OutputExistsError
+
+from conftest import SR, tone, write_tones
+
+
+def test_frames_are_normalised_and_labelled(tiny_corpus):
+    c = load_corpus(tiny_corpus)
+    assert c.S.shape[1] == 2049 and c.S.dtype == np.float32
+    np.testing.assert_allclose(c.S.max(axis=1), 1.0, rtol=1e-6)
+    assert (c.gain > 0).all()
+    # C major tones: every label is a white key
+    assert set(np.unique(c.note)) <= {0, 2, 4, 5, 7, 9, 11}
+    assert c.notes_present("train")
+    assert len(c.sources) == 15 and c.hash
+
+
+def test_labels_follow_each_file_pitch(tone_dir):
+    c = build([tone_dir], val=0.15, test=0.15, progress=False)
+    for i, src in enumerate(c.sources):
+        midi = int(src.rsplit("_", 1)[1].split(".")[0])
+        frames = c.note[c.clip_source[c.clip] == i]
+        assert (frames == midi % 12).mean() > 0.9, src
+
+
+def test_split_never_shares_a_clip(tiny_corpus):
+    c = load_corpus(tiny_corpus)
+    for clip in np.unique(c.clip):
+        assert len(np.unique(c.split[c.clip == clip])) == 1
+    sets = [set(c.clip_source[np.unique(c.clip[c.split == s])]) for s in range(3)]
+    assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])
+    assert all(sets)
+
+
+def test_few_files_split_by_contiguous_segments(tmp_path):
+    write_tones(tmp_path, [60, 64], seconds=3.0)
+    c = build([tmp_path], val=0.2, test=0.2, progress=False)
+    assert c.meta["split_mode"] == "segment"
+    for s in range(3):
+        assert (c.split == s).any()
+    for src in range(2):
+        rows = np.flatnonzero(c.clip_source[c.clip] == src)
+        # within a file, train frames come first, then validation, then test, each one contiguous clip
+        assert (np.diff(c.split[rows]) >= 0).all()
+        assert (np.diff(c.frame[rows]) > 0).all()
+    assert len(np.unique(c.clip)) == 6
+
+
+def test_folders_decide_the_split(tmp_path):
+    for name, pitch in (("train", 60), ("val", 62), ("test", 64)):
+        write_tones(tmp_path / name, [pitch])
+    c = build([tmp_path], progress=False)
+    assert c.meta["split_mode"] == "folders"
+    for s, pitch in enumerate((60, 62, 64)):
+        assert (c.note[c.split == s] == pitch % 12).mean() > 0.9
+
+
+def test_any_rate_stereo_flac_and_ogg(tmp_path):
+    y = tone(69, 1.0, sr=22050)
+    sf.write(tmp_path / "a.flac", np.stack([y, y], axis=1), 22050)
+    sf.write(tmp_path / "b.ogg", tone(69, 1.0, sr=48000), 48000)
+    sf.write(tmp_path / "c.wav", tone(69, 1.0), SR)
+    c = build([tmp_path], val=0, test=0, split_mode="segment", progress=False)
+    assert len(c.sources) == 3
+    assert (c.note == 9).mean() > 0.9
+
+
+def test_silent_frames_are_dropped(tmp_path):
+    y = np.concatenate([tone(60, 1.0), np.zeros(SR, dtype=np.float32)])
+    sf.write(tmp_path / "a.wav", y, SR)
+    c = build([tmp_path / "a.wav"], val=0, test=0, split_mode="segment", progress=False)
+    n_total = 1 + len(y) // 1024
+    assert c.meta["dropped"] > 30 and c.n_frames == n_total - c.meta["dropped"]
+    assert c.frame.max() < 48
+
+
+def test_save_load_round_trip(tiny_corpus, tmp_path):
+    c = load_corpus(tiny_corpus)
+    out = save(c, tmp_path / "copy.npz")
+    d = load_corpus(out)
+    np.testing.assert_array_equal(c.S, d.S)
+    assert d.hash == c.hash and d.sources == c.sources and d.analysis == c.analysis
+    with pytest.raises(OutputExistsError, match="--force"):
+        save(c, tmp_path / "copy.npz")
+
+
+def _rewrite(src, dst, **changes):
+    with np.load(src) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays.update(changes)
+    for k in [k for k, v in changes.items() if v is None]:
+        del arrays[k]
+    np.savez(dst, **arrays)
+    return dst
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a: {"note": np.full_like(a["note"], 12)}, "note labels"),
+        (lambda a: {"S": a["S"][:, :100]}, "shape"),
+        (lambda a: {"split": np.where(np.arange(len(a["split"])) % 2, 0, 2).astype(np.int8)}, "two splits"),
+        (lambda a: {"S": np.where(a["S"] > 0.5, np.nan, a["S"])}, "NaN"),
+        (lambda a: {"meta": np.asarray(json.dumps({**json.loads(str(a["meta"])), "format_version": 99}))}, "version 99"),
+        (lambda a: {"gain": None}, "missing gain"),
+    ],
+)
+def test_load_rejects_a_broken_corpus(tiny_corpus, tmp_path, change, message):
+    with np.load(tiny_corpus) as z:
+        arrays = {k: z[k] for k in z.files}
+    bad = _rewrite(tiny_corpus, tmp_path / "bad.npz", **change(arrays))
+    with pytest.raises(CorpusError, match=message):
+        load_corpus(bad)
+
+
+def test_load_rejects_a_non_corpus(tmp_path):
+    (tmp_path / "x.npz").write_bytes(b"not a zip")
+    with pytest.raises(CorpusError, match="cannot read"):
+        load_corpus(tmp_path / "x.npz")
+    with pytest.raises(CorpusError, match="no such corpus"):
+        load_corpus(tmp_path / "missing.npz")
+
+
+def test_bad_files(tmp_path):
+    good = write_tones(tmp_path / "in", [60, 62, 64, 65, 67])
+    (tmp_path / "in" / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    with pytest.raises(AudioFileError, match="broken.wav"):
+        build([tmp_path / "in"], progress=False)
+    warnings = []
+    c = build([tmp_path / "in"], skip_bad=True, progress=False, warn=warnings.append)
+    assert len(c.sources) == len(good) and "broken.wav" in warnings[0]
+
+
+def test_too_small_to_split(tmp_path):
+    sf.write(tmp_path / "short.wav", tone(60, 4100 / SR), SR)  # one file, five frames
+    with pytest.raises(CorpusError, match="too small to split"):
+        build([tmp_path], val=0.1, test=0.1, progress=False)
