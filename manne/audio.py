@@ -71,6 +71,7 @@ def load(path: str | os.PathLike, *, sr: int = 44100) -> np.ndarray:
         data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises several types for corrupt data
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = reason.replace(f"Error opening {str(path)!r}: ", "")
         raise AudioFileError(f"{path}: cannot decode audio ({reason})") from exc
     if data.size == 0:
         raise AudioFileError(f"{path}: file holds no samples")

@@ -415,4 +415,4 @@ def _progress(items, enabled: bool, desc: str):
         from tqdm import tqdm
     except ImportError:
         return items
-    return tqdm(items, desc=desc, unit="file", leave=False)
+    return tqdm(items, desc=desc, unit="file", leave=False, disable=None)  # None: only on a terminal

@@ -252,7 +252,7 @@ class _Monitor:
                 if progress:
                     from tqdm import tqdm
 
-                    self.bar = tqdm(total=cfg.epochs, initial=state["epoch"], unit="epoch", desc="training", dynamic_ncols=True)
+                    self.bar = tqdm(total=cfg.epochs, initial=state["epoch"], unit="epoch", desc="training", dynamic_ncols=True, disable=None)
                 self.since_best = 0
                 self.since_cut = 0
                 self.t_epoch = 0.0

@@ -1,0 +1,688 @@
+"""The real-time synthesis engine: latent ``z`` and ``note`` in, samples out.
+
+Per synthesis hop the engine decodes a normalised magnitude spectrum ``S`` (n_bins,) from the
+smoothed latent code, gives it a phase, takes an inverse real FFT of ``n_fft`` samples, applies a
+synthesis window and overlap-adds the frame with hop ``hop_length`` (64..1024 samples, smaller than
+the analysis hop for smoother control). A fixed output gain, the master volume and a soft limiter
+follow. Everything that can be prepared is prepared once, when the engine is built: the decoder's
+first layer split into its ``z`` part and one row per note, contiguous float32 weights, the phase
+tables, the windows with the overlap-add normalisation folded in, and the output gain.
+
+Thread contract
+---------------
+Two threads use an engine, and neither ever blocks the other:
+
+* The **control thread** (the GUI, a CLI) calls :meth:`Engine.set_z`, :meth:`~Engine.set_note`,
+  :meth:`~Engine.set_volume`, :meth:`~Engine.set_phase`, :meth:`~Engine.start_recording` and
+  :meth:`~Engine.stop_recording`, and reads the statistics (``underruns``, ``cpu_load``,
+  ``last_spectrum``, ``last_error``). A setter validates its argument, builds a new immutable
+  :class:`Params` tuple and stores it with one attribute assignment, which is atomic in CPython.
+  Setters are meant for a single control thread: two threads setting at once may lose an update.
+* The **audio thread** calls :meth:`Engine.callback` (PyAudio) or :meth:`Engine.process`. It reads
+  the parameter snapshot once per block and owns every piece of synthesis state (the smoothed
+  ``z``, the note crossfade, the hop counter, the overlap-add tail, the output FIFO). It takes no
+  lock, does no I/O and never waits; on any exception it outputs silence and counts an underrun.
+
+:meth:`Engine.render`, :meth:`Engine.render_automation` and :meth:`Engine.reset` run the audio side
+in the calling thread: do not call them while a stream plays the same engine.
+
+Changes are smoothed on the audio side: ``z`` and the volume follow their targets with a one-pole
+filter per hop (time constant ``smoothing_s``), and a note change crossfades the magnitude from
+what was playing to the new note over ``smoothing_s``, so jumps do not click.
+
+This module imports NumPy only (plus :mod:`manne.dsp` and :mod:`manne.audio` for tables and WAV
+writing); no TensorFlow, Tk or PyAudio.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+import time
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from .audio import write_wav
+from .dsp import hann, noise_phase, note_index
+from .errors import OutputExistsError, ParameterError
+from .forward import Autoencoder
+
+PHASES = ("noise", "coherent")
+HOP_MIN, HOP_MAX = 64, 1024
+N_PHASE_FRAMES = 64  # rows of the stored white-noise phase table, cycled frame by frame ...
+PHASE_TABLE_SPAN = 4  # ... and at least this many frame lengths (more rows for small hops)
+TARGET_DBFS = -12.0  # RMS of a typical spectrum at volume 1
+TYPICAL_PARTIALS = 4.0  # a typical normalised frame holds the energy of about 4 full-scale partials
+LIMIT_KNEE = 0.5  # the soft limiter is the identity below this level
+PA_CONTINUE = 0  # pyaudio.paContinue
+PA_OUTPUT_UNDERFLOW = 0x4  # pyaudio.paOutputUnderflow, a PortAudio status flag
+MAX_BATCH_HOPS = 64  # process() synthesises at most this many hops per batch (bounds memory)
+_GEMM_MIN_ROWS = 8  # below this many rows, one GEMV per row beats OpenBLAS's small-M GEMM
+
+
+class Params(NamedTuple):
+    """An immutable snapshot of the controls, swapped in whole by the control thread."""
+
+    z: np.ndarray  # (latent,) float64, read-only
+    note: int
+    volume: float
+    phase: str
+
+
+def soft_limit(y: np.ndarray, *, knee: float = LIMIT_KNEE) -> np.ndarray:
+    """Soft limiter, in place: the identity below ``knee``, a tanh curve above it, never above 1.
+
+    The curve ``knee + (1 - knee) * tanh((|y| - knee) / (1 - knee))`` meets the identity with the
+    same slope at ``|y| = knee``, so it is smooth; it approaches 1.0 without exceeding it.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,), float32; overwritten
+
+    Returns
+    -------
+    y : np.ndarray, shape (n,), the same array
+    """
+    a = np.abs(y)
+    over = a > knee
+    if over.any():
+        ya = a[over]
+        limited = knee + (1.0 - knee) * np.tanh((ya - knee) / (1.0 - knee))
+        y[over] = np.copysign(np.minimum(limited, 1.0), y[over])
+    return y
+
+
+def blas_threads(n: int) -> bool:
+    """Cap the thread pool of the OpenBLAS that NumPy loaded (best effort, process-wide).
+
+    OpenBLAS splits a large matrix-vector product over all cores. On a busy machine the helper
+    thread may wait for a time slice, which turns a 0.1 ms decode into tens of milliseconds: a
+    drop-out. A real-time decode is better off on one thread.
+
+    Returns
+    -------
+    ok : bool
+        Whether an OpenBLAS library was found and set (False on builds without OpenBLAS).
+    """
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = {line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return False
+    ok = False
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn(ctypes.c_int(int(n)))
+                ok = True
+                break
+    return ok
+
+
+def _act_inplace(x: np.ndarray, act: str, alpha: float, tmp: np.ndarray) -> None:
+    if act == "lrelu":
+        np.multiply(x, alpha, out=tmp)
+        np.maximum(x, tmp, out=x)  # max(x, alpha*x) == where(x > 0, x, alpha*x) for 0 <= alpha <= 1
+    elif act == "relu":
+        np.maximum(x, 0.0, out=x)
+    elif act == "sigmoid":
+        np.negative(x, out=x)
+        np.exp(x, out=x)
+        x += 1.0
+        np.reciprocal(x, out=x)
+    elif act != "linear":
+        raise ParameterError(f"activation {act!r} is not supported by the real-time decoder")
+
+
+class FastDecoder:
+    """The model's decoder as a float32 matmul chain, prepared once for per-hop calls.
+
+    The first layer's input is ``[z, one_hot(note)]``, so ``x @ W0 + b0`` equals
+    ``z @ W0[:latent] + (W0[latent + note] + b0)``: the one-hot product is a row lookup. Models
+    without the skip connection use ``b0`` for every note.
+    """
+
+    def __init__(self, ae: Autoencoder):
+        first, rest = ae.decoder[0], ae.decoder[1:]
+        d = ae.latent
+        self.latent = d
+        self.alpha = float(ae.config.alpha)
+        self.Wz = np.ascontiguousarray(first.W[:d], dtype=np.float32)  # (latent, w0)
+        if ae.config.skip:
+            rows = first.W[d : d + 12] + first.b[None, :]
+        else:
+            rows = np.broadcast_to(first.b, (12, first.W.shape[1]))
+        self.note_rows = np.ascontiguousarray(rows, dtype=np.float32)  # (12, w0), bias folded in
+        self.act0 = first.act
+        self.layers = [(np.ascontiguousarray(L.W, dtype=np.float32), np.ascontiguousarray(L.b, dtype=np.float32), L.act)
+                       for L in rest]
+        widths = [first.W.shape[1]] + [L.W.shape[1] for L in rest]
+        self.n_out = widths[-1]
+        self._bufs = [np.empty(w, dtype=np.float32) for w in widths]  # one-row work buffers
+        self._tmp = [np.empty(w, dtype=np.float32) for w in widths]
+
+    def one(self, z: np.ndarray, note: int) -> np.ndarray:
+        """Decode one code without allocating.
+
+        Parameters
+        ----------
+        z : np.ndarray, shape (latent,), float32
+        note : int, 0-11
+
+        Returns
+        -------
+        S : np.ndarray, shape (n_bins,), float32: a work buffer, overwritten by the next call
+        """
+        x = self._bufs[0]
+        np.matmul(z, self.Wz, out=x)
+        x += self.note_rows[note]
+        _act_inplace(x, self.act0, self.alpha, self._tmp[0])
+        for i, (W, b, act) in enumerate(self.layers, start=1):
+            y = self._bufs[i]
+            np.matmul(x, W, out=y)
+            y += b
+            _act_inplace(y, act, self.alpha, self._tmp[i])
+            x = y
+        return x
+
+    def many(self, z: np.ndarray, note: np.ndarray) -> np.ndarray:
+        """Decode rows of codes.
+
+        Parameters
+        ----------
+        z : np.ndarray, shape (m, latent), float32
+        note : np.ndarray, shape (m,), int
+
+        Returns
+        -------
+        S : np.ndarray, shape (m, n_bins), float32, a new array
+        """
+        m = len(z)
+        if m < _GEMM_MIN_ROWS:
+            out = np.empty((m, self.n_out), dtype=np.float32)
+            for i in range(m):
+                out[i] = self.one(z[i], int(note[i]))
+            return out
+        x = z @ self.Wz
+        x += self.note_rows[note]
+        _act_inplace(x, self.act0, self.alpha, np.empty_like(x))
+        for W, b, act in self.layers:
+            x = x @ W
+            x += b
+            _act_inplace(x, act, self.alpha, np.empty_like(x))
+        return x
+
+
+class Engine:
+    """Continuous audio from a trained model, controlled by a latent code and a note.
+
+    Parameters
+    ----------
+    ae : Autoencoder
+        The model (from :meth:`Autoencoder.load`).
+    sr : int
+        Output sample rate; must equal the model's analysis rate (44100).
+    hop_length : int
+        Synthesis hop in samples, 64..1024. Level does not depend on it.
+    phase : {"noise", "coherent"}
+        ``"noise"`` cycles a stored table of white-noise phases frame by frame, as in the paper:
+        ``phase_table``, ``max(N_PHASE_FRAMES, PHASE_TABLE_SPAN * n_fft / hop_length)`` rows of
+        :func:`manne.dsp.noise_phase` seeded by ``seed``. ``"coherent"`` starts from the table's first
+        row and advances bin ``k`` by ``2*pi*k*hop_length/n_fft`` per hop, so a steady spectrum
+        gives a steady (``n_fft``-periodic) sound.
+    volume : float
+        Master volume, 0..1.
+    seed : int
+        Seed of the phase table.
+    smoothing_s : float
+        Time constant of the ``z`` and volume smoothing and length of the note crossfade (s).
+    limiter : bool
+        Apply :func:`soft_limit`. False gives the plain ``gain * volume * overlap-add`` signal.
+    blas_threads : int or None
+        Cap NumPy's OpenBLAS at this many threads (process-wide, see :func:`blas_threads`);
+        None leaves it alone.
+
+    Attributes
+    ----------
+    gain : float
+        Fixed output gain: a frame with the energy of ``TYPICAL_PARTIALS`` full-scale Hann partials
+        plays at ``TARGET_DBFS`` RMS.
+    underruns : int
+        Blocks that were late (PortAudio's output-underflow flag) or failed (silence was output).
+    cpu_load : float
+        Exponential moving average of the callback's compute time over the block's duration.
+    last_spectrum : np.ndarray, shape (n_bins,), or None
+        The magnitude of the latest hop (a fresh array each time it changes; never mutated).
+    last_error : str or None
+        The last exception caught in :meth:`callback`.
+    """
+
+    def __init__(self, ae: Autoencoder, *, sr: int = 44100, hop_length: int = 256, phase: str = "noise",
+                 volume: float = 0.8, seed: int = 0, smoothing_s: float = 0.03, limiter: bool = True,
+                 blas_threads: int | None = 1):
+        a = ae.analysis
+        if int(sr) != a.sr:
+            raise ParameterError(f"sr={sr} differs from the model's analysis rate {a.sr} Hz")
+        if not isinstance(hop_length, (int, np.integer)) or not HOP_MIN <= hop_length <= HOP_MAX:
+            raise ParameterError(f"hop_length={hop_length} must be an integer from {HOP_MIN} to {HOP_MAX} samples")
+        if hop_length > a.n_fft // 2:
+            raise ParameterError(f"hop_length={hop_length} must be at most n_fft/2 = {a.n_fft // 2}")
+        if not (math.isfinite(smoothing_s) and 0.0 <= smoothing_s <= 10.0):
+            raise ParameterError(f"smoothing_s={smoothing_s} must be between 0 and 10 seconds")
+        if blas_threads is not None:
+            globals()["blas_threads"](blas_threads)
+        self.ae = ae
+        self.sr = int(sr)
+        self.n_fft = a.n_fft
+        self.n_bins = a.n_bins
+        self.hop_length = H = int(hop_length)
+        self.smoothing_s = float(smoothing_s)
+        self.limiter = bool(limiter)
+        self.seed = int(seed)
+        self._decoder = FastDecoder(ae)
+        if self._decoder.n_out != self.n_bins:
+            raise ParameterError(f"the decoder outputs {self._decoder.n_out} bins; n_fft={self.n_fft} needs {self.n_bins}")
+
+        # phase tables
+        N = self.n_fft
+        # A steady spectrum's level is an average over the table's rows; when the overlapping frames
+        # always used the same rows (table length <= n_fft / hop) it would be one random draw.
+        rows = max(N_PHASE_FRAMES, PHASE_TABLE_SPAN * -(-N // H))
+        self.phase_table = noise_phase(rows, self.n_bins, seed=self.seed)  # (rows, n_bins) float32
+        self.phase_table.setflags(write=False)
+        self._noise = np.exp(1j * self.phase_table.astype(np.float64)).astype(np.complex64)
+        self._bins = np.arange(self.n_bins, dtype=np.int64)
+        self._unit = np.exp(2j * np.pi * np.arange(N) / N).astype(np.complex64)  # e^{2 pi i j / N}
+
+        # synthesis windows with the overlap-add normalisation folded in. Frame t lands on output
+        # samples [t*H, t*H + N), so sample n of a frame always sits at phase n % H of the hop and
+        # the sum of overlapping windows depends on n % H only.
+        w = hann(N).astype(np.float64)
+        ola_w, ola_w2 = np.zeros(H), np.zeros(H)
+        for s in range(0, N, H):
+            seg = w[s : s + H]
+            ola_w[: len(seg)] += seg
+            ola_w2[: len(seg)] += seg ** 2
+        pos = np.arange(N) % H
+        # coherent frames are one periodic signal: divide by the window sum (amplitude adds).
+        # noise frames are independent: divide by the root of the squared-window sum (power adds).
+        self._window = {
+            "coherent": (w / ola_w[pos]).astype(np.float32),
+            "noise": (w / np.sqrt(ola_w2[pos])).astype(np.float32),
+        }
+        # With these windows the output's RMS equals one frame's RMS, sqrt(sum |X|^2) / N over the
+        # full spectrum, in both modes and for every hop. A full-scale partial (peak bin 1) of a
+        # Hann-windowed sinusoid has RMS sqrt(N * sum(w^2) / 2) / (N * sum(w) / 2).
+        partial_rms = math.sqrt(N * float(np.sum(w ** 2)) / 2.0) / (N * float(np.sum(w)) / 2.0)
+        self.gain = 10.0 ** (TARGET_DBFS / 20.0) / (math.sqrt(TYPICAL_PARTIALS) * partial_rms)
+        self._a = 1.0 - math.exp(-H / (self.sr * self.smoothing_s)) if self.smoothing_s > 0 else 1.0
+        self._n_fade = max(1, int(round(self.smoothing_s * self.sr / H)))
+        span = ae.latent_range[1].astype(np.float64) - ae.latent_range[0].astype(np.float64)
+        self._z_tol = 1e-4 * np.where(span > 0, span, 1.0)
+
+        notes = ae.notes_present
+        z0 = ae.latent_range.astype(np.float64).mean(axis=0)
+        z0.setflags(write=False)
+        self._params = Params(z0, int(notes[0]) if notes else 0, 0.0, "noise")
+        self.set_volume(volume)
+        self.set_phase(phase)
+
+        self.underruns = 0
+        self.cpu_load = 0.0
+        self.last_error: str | None = None
+        self.last_spectrum: np.ndarray | None = None
+        self._recording: list[np.ndarray] | None = None
+        self._rec_path: Path | None = None
+        self._rec_force = False
+        self.reset()
+        self._decoder.one(np.asarray(z0, np.float32), 0)  # warm up BLAS and the buffers
+
+    # ---- control thread -------------------------------------------------------------------
+    @property
+    def params(self) -> Params:
+        """The current control snapshot."""
+        return self._params
+
+    def _check_z(self, z) -> np.ndarray:
+        z = np.array(z, dtype=np.float64).reshape(-1)
+        if z.shape[0] != self.ae.latent:
+            raise ParameterError(f"z has {z.shape[0]} values; the model has {self.ae.latent} latent neurons")
+        if not np.isfinite(z).all():
+            raise ParameterError(f"z={z.tolist()} must hold finite numbers")
+        return z
+
+    def set_z(self, z: Sequence[float] | np.ndarray) -> None:
+        """Set the target latent code, shape (latent,); the audio side glides to it."""
+        z = self._check_z(z)
+        z.setflags(write=False)
+        self._params = self._params._replace(z=z)
+
+    def set_note(self, note: int | str) -> None:
+        """Set the note, 0-11 or a name (``"E"``, ``"F#"``, ``"Bb"``); the audio side crossfades."""
+        self._params = self._params._replace(note=note_index(note))
+
+    def set_volume(self, volume: float) -> None:
+        """Set the master volume, 0..1; the audio side glides to it."""
+        v = float(volume)
+        if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+            raise ParameterError(f"volume={volume} must be between 0 and 1")
+        self._params = self._params._replace(volume=v)
+
+    def set_phase(self, mode: str) -> None:
+        """Switch the phase mode, ``"noise"`` or ``"coherent"``, from the next block on."""
+        if mode not in PHASES:
+            raise ParameterError(f"phase={mode!r} must be one of {', '.join(PHASES)}")
+        self._params = self._params._replace(phase=mode)
+
+    def start_recording(self, path: str | os.PathLike, *, force: bool = False) -> None:
+        """Start collecting the played blocks; :meth:`stop_recording` writes them to ``path``.
+
+        Raises
+        ------
+        OutputExistsError
+            If ``path`` exists and ``force`` is false (checked now, not at the end).
+        """
+        p = Path(path)
+        if p.exists() and not force:
+            raise OutputExistsError(f"{p} exists; choose another name or overwrite it")
+        self._rec_path, self._rec_force = p, force
+        self._recording = []
+
+    @property
+    def recording(self) -> bool:
+        return self._recording is not None
+
+    @property
+    def recorded_seconds(self) -> float:
+        rec = self._recording
+        return 0.0 if rec is None else sum(len(b) for b in list(rec)) / self.sr
+
+    def stop_recording(self) -> Path | None:
+        """Stop recording and write the collected audio as a WAV (atomically).
+
+        Returns
+        -------
+        path : Path or None
+            The file written, or None if no recording was running.
+        """
+        rec, self._recording = self._recording, None
+        if rec is None:
+            return None
+        blocks = list(rec)
+        y = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+        return write_wav(self._rec_path, y, sr=self.sr, force=True)
+
+    # ---- audio thread ---------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the synthesis state: the next hop starts fresh at the current targets."""
+        self._t = 0  # hops synthesised
+        self._z = np.zeros(self.ae.latent, dtype=np.float64)
+        self._z_target = None
+        self._z_settled = True
+        self._note = -1
+        self._dec: np.ndarray | None = None  # decode of (self._z, self._note)
+        self._mag: np.ndarray | None = None  # the magnitude of the last hop
+        self._fade_from: np.ndarray | None = None
+        self._fade_i = 0
+        self._fading = False
+        self._vol = 0.0
+        self._tail = np.zeros(self.n_fft - self.hop_length, dtype=np.float32)
+        self._fifo = np.zeros(0, dtype=np.float32)
+        self._fifo_pos = 0
+
+    def callback(self, in_data, frame_count: int, time_info, status: int):
+        """PyAudio stream callback: ``frame_count`` float32 mono samples as bytes, and paContinue.
+
+        Never raises: on an exception it returns silence, counts an underrun and keeps the message
+        in ``last_error``. PortAudio's output-underflow flag also counts as an underrun.
+        """
+        t0 = time.perf_counter()
+        if status & PA_OUTPUT_UNDERFLOW:
+            self.underruns += 1
+        try:
+            y = self.process(frame_count)
+            rec = self._recording
+            if rec is not None:
+                rec.append(y)
+            data = y.tobytes()
+        except Exception as exc:  # noqa: BLE001 - the audio thread must survive anything
+            self.underruns += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            data = bytes(4 * frame_count)
+        load = (time.perf_counter() - t0) * self.sr / max(1, frame_count)
+        self.cpu_load += 0.2 * (load - self.cpu_load)
+        return data, PA_CONTINUE
+
+    def process(self, n: int) -> np.ndarray:
+        """The next ``n`` samples of the stream.
+
+        Hops are synthesised as needed and the surplus of the last hop is kept for the next call,
+        so any sequence of sizes concatenates to the same signal.
+
+        Returns
+        -------
+        y : np.ndarray, shape (n,), float32
+        """
+        n = int(n)
+        if n < 0:
+            raise ParameterError(f"n={n} must be >= 0")
+        out = np.empty(n, dtype=np.float32)
+        pos = 0
+        while pos < n:
+            left = len(self._fifo) - self._fifo_pos
+            if left == 0:
+                hops = min(MAX_BATCH_HOPS, -(-(n - pos) // self.hop_length))
+                self._fifo = self._synth(hops)
+                self._fifo_pos = 0
+                left = len(self._fifo)
+            take = min(left, n - pos)
+            out[pos : pos + take] = self._fifo[self._fifo_pos : self._fifo_pos + take]
+            self._fifo_pos += take
+            pos += take
+        return out
+
+    def render(self, seconds: float) -> np.ndarray:
+        """``seconds`` of audio through :meth:`process`, continuing the stream.
+
+        Returns
+        -------
+        y : np.ndarray, shape (round(seconds * sr),), float32
+        """
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ParameterError(f"seconds={seconds} must be a non-negative number")
+        return self.process(int(round(seconds * self.sr)))
+
+    def render_automation(self, rows: Sequence[Sequence[float | int | str]], *, seconds: float | None = None) -> np.ndarray:
+        """Render keyframed controls: ``z`` interpolated linearly, ``note`` held until the next row.
+
+        Parameters
+        ----------
+        rows : sequence of ``(time_s, z_1, ..., z_latent, note)``
+            Keyframes with non-decreasing times from 0; ``note`` is 0-11 or a name. Before the first
+            keyframe and after the last the values are held.
+        seconds : float, optional
+            Length of the render; default the time of the last keyframe.
+
+        Returns
+        -------
+        y : np.ndarray, shape (round(seconds * sr),), float32
+        """
+        times, Z, notes = self.automation_arrays(rows)
+        if seconds is None:
+            seconds = float(times[-1])
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ParameterError(f"seconds={seconds}: the render must be longer than 0 s (give a later keyframe or seconds)")
+        n = int(round(seconds * self.sr))
+        H = self.hop_length
+        out = np.empty(n, dtype=np.float32)
+        pos, hop = 0, 0
+        while pos < n:
+            k = min(MAX_BATCH_HOPS, -(-(n - pos) // H))
+            t = (hop + np.arange(k)) * H / self.sr
+            zk = np.stack([np.interp(t, times, Z[:, j]) for j in range(Z.shape[1])], axis=1)
+            nk = notes[np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(notes) - 1)]
+            y = self._synth(k, z_targets=zk, note_targets=nk)
+            take = min(len(y), n - pos)
+            out[pos : pos + take] = y[:take]
+            pos += take
+            hop += k
+        return out
+
+    def automation_arrays(self, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Check keyframe rows and split them into ``times`` (K,), ``z`` (K, latent) and ``notes`` (K,)."""
+        d = self.ae.latent
+        rows = list(rows)
+        if not rows:
+            raise ParameterError("the automation has no keyframes")
+        times, Z, notes = [], [], []
+        for i, row in enumerate(rows, start=1):
+            row = list(row)
+            if len(row) != d + 2:
+                raise ParameterError(f"keyframe {i} has {len(row)} values; expected time, {d} z values and a note ({d + 2})")
+            try:
+                t = float(row[0])
+                z = [float(v) for v in row[1 : d + 1]]
+            except (TypeError, ValueError) as exc:
+                raise ParameterError(f"keyframe {i}: {exc}") from exc
+            if not (math.isfinite(t) and t >= 0):
+                raise ParameterError(f"keyframe {i}: time {row[0]} must be a number >= 0")
+            if times and t < times[-1]:
+                raise ParameterError(f"keyframe {i}: time {t} is earlier than the previous keyframe ({times[-1]})")
+            times.append(t)
+            Z.append(self._check_z(z))
+            try:
+                notes.append(note_index(row[-1]))
+            except ParameterError as exc:
+                raise ParameterError(f"keyframe {i}: {exc}") from exc
+        return np.asarray(times, dtype=np.float64), np.stack(Z), np.asarray(notes, dtype=np.int64)
+
+    def _synth(self, k: int, *, z_targets: np.ndarray | None = None, note_targets: np.ndarray | None = None) -> np.ndarray:
+        """Synthesise ``k`` hops; shape (k * hop_length,), float32.
+
+        Targets come from the control snapshot, or per hop from ``z_targets`` (k, latent) and
+        ``note_targets`` (k,) (automation).
+        """
+        p = self._params
+        H, N = self.hop_length, self.n_fft
+
+        # 1. control, hop by hop: smoothed z, note crossfade, volume; which hops need a decode
+        dec_z, dec_note = [], []
+        plan = []  # per hop: (decode row or -1 for the cached decode, fade start?, fade g or None)
+        vols = np.empty(k + 1)
+        vols[0] = self._vol
+        row = -1
+        for i in range(k):
+            zt = p.z if z_targets is None else z_targets[i]
+            nt = p.note if note_targets is None else int(note_targets[i])
+            dirty = False
+            fade_start = False
+            if self._t + i == 0:
+                self._z[:] = zt
+                self._z_target, self._z_settled = zt, True
+                self._note = nt
+                vols[0] = p.volume
+                dirty = True
+            else:
+                if zt is not self._z_target and not np.array_equal(zt, self._z_target):
+                    self._z_target, self._z_settled = zt, False
+                if not self._z_settled:
+                    self._z += self._a * (zt - self._z)
+                    if np.all(np.abs(zt - self._z) <= self._z_tol):
+                        self._z[:] = zt
+                        self._z_settled = True
+                    dirty = True
+                if nt != self._note:
+                    self._note = nt
+                    fade_start, self._fade_i, self._fading = True, 0, True
+                    dirty = True
+            if dirty:
+                dec_z.append(self._z.astype(np.float32))
+                dec_note.append(self._note)
+                row = len(dec_z) - 1
+            g = None
+            if self._fading:
+                self._fade_i += 1
+                g = min(1.0, self._fade_i / self._n_fade)
+                self._fading = self._fade_i < self._n_fade
+            plan.append((row, fade_start, g))
+            vols[i + 1] = vols[i] + self._a * (p.volume - vols[i])
+            if abs(vols[i + 1] - p.volume) < 1e-5:
+                vols[i + 1] = p.volume
+        self._vol = float(vols[-1])
+
+        # 2. decode the hops that need it, in one batch
+        D = self._decoder.many(np.stack(dec_z), np.asarray(dec_note)) if dec_z else None
+
+        # 3. magnitudes, in order (a crossfade starts from whatever the previous hop played)
+        mags = np.empty((k, self.n_bins), dtype=np.float32)
+        prev = self._mag
+        fade_from = self._fade_from
+        for i, (r, start, g) in enumerate(plan):
+            d = self._dec if r < 0 else D[r]
+            if start:
+                fade_from = (prev if prev is not None else d).copy()
+            if g is None:
+                mags[i] = d
+                fade_from = None
+            else:
+                np.subtract(d, fade_from, out=mags[i])
+                mags[i] *= g
+                mags[i] += fade_from
+                if g >= 1.0:
+                    fade_from = None
+            prev = mags[i]
+        self._fade_from = fade_from
+        if D is not None:
+            self._dec = D[-1].copy()
+        changed = D is not None or any(g is not None for _, _, g in plan)
+        if changed or self.last_spectrum is None:
+            self.last_spectrum = mags[-1].copy()
+        self._mag = mags[-1].copy() if changed or self._mag is None else self._mag
+
+        # 4. phase
+        t = self._t + np.arange(k)
+        if p.phase == "noise":
+            X = self._noise[t % len(self._noise)]
+        else:
+            idx = (self._bins[None, :] * ((t * H) % N)[:, None]) % N
+            X = self._unit[idx]
+            X *= self._noise[0]
+        X *= mags
+
+        # 5. inverse FFT, window, overlap-add
+        frames = np.fft.irfft(X, n=N, axis=1).astype(np.float32, copy=False)
+        frames *= self._window[p.phase]
+        buf = np.zeros(k * H + N - H, dtype=np.float32)
+        buf[: N - H] = self._tail
+        R = N // H
+        if N % H == 0 and k > R:
+            view = buf.reshape(-1, H)
+            blocks = frames.reshape(k, R, H)
+            for j in range(R):
+                view[j : j + k] += blocks[:, j]
+        else:
+            for i in range(k):
+                buf[i * H : i * H + N] += frames[i]
+        self._tail = buf[k * H :].copy()
+        y = buf[: k * H]
+
+        # 6. gain, volume (ramped per sample across each hop), limiter
+        if vols[0] == vols[-1] and np.all(vols == vols[0]):
+            y *= np.float32(self.gain * vols[0])
+        else:
+            frac = np.arange(1, H + 1, dtype=np.float64) / H
+            ramp = vols[:-1, None] + (vols[1:] - vols[:-1])[:, None] * frac[None, :]
+            y *= (self.gain * ramp.reshape(-1)).astype(np.float32)
+        if self.limiter:
+            soft_limit(y)
+        self._t += k
+        return y
