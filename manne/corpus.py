@@ -68,9 +68,15 @@ class Corpus:
             raise ParameterError(f"split={name!r} must be one of {SPLITS}")
         return np.flatnonzero(self.split == SPLITS.index(name))
 
-    def notes_present(self, name: str = "train") -> list[int]:
-        """Pitch classes that occur in split ``name``, sorted."""
-        return sorted(int(n) for n in np.unique(self.note[self.indices(name)]))
+    def notes_present(self, name: str = "train", *, min_fraction: float = 0.005) -> list[int]:
+        """Pitch classes with at least ``min_fraction`` of split ``name``'s frames, sorted.
+
+        The threshold keeps a handful of mislabelled frames (a strong harmonic, a transient) from
+        counting a note as part of the corpus.
+        """
+        note = self.note[self.indices(name)]
+        counts = np.bincount(note.astype(np.int64), minlength=12)
+        return [n for n in range(12) if counts[n] > 0 and counts[n] >= min_fraction * len(note)]
 
     def summary(self) -> str:
         """A few lines for the terminal: files, minutes, frames per split, note histogram."""

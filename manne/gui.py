@@ -223,12 +223,12 @@ class SynthWindow:
         self.closed = False
         if preset is not None and len(preset.z) != ae.latent:
             raise ModelError(f"preset z has {len(preset.z)} values; the model {self.model_name} has {ae.latent}")
+        params = engine.params
         lo, hi = np.asarray(ae.latent_range, dtype=np.float64)
-        self.z = np.clip(np.asarray(preset.z, dtype=np.float64), lo, hi) if preset else (lo + hi) / 2
-
-        self.note_var = tk.IntVar(root, value=preset.note_index if preset else self._engine_note())
-        self.volume_var = tk.DoubleVar(root, value=preset.volume if preset else float(getattr(engine, "volume", 0.8)))
-        self.phase_var = tk.StringVar(root, value=preset.phase if preset else str(getattr(engine, "phase", "noise")))
+        self.z = np.clip(np.asarray(preset.z if preset else params.z, dtype=np.float64), lo, hi)
+        self.note_var = tk.IntVar(root, value=preset.note_index if preset else int(params.note))
+        self.volume_var = tk.DoubleVar(root, value=preset.volume if preset else float(params.volume))
+        self.phase_var = tk.StringVar(root, value=preset.phase if preset else str(params.phase))
         self.seconds_var = tk.StringVar(root, value="5")
         self.status_var = tk.StringVar(root)
         self.message_var = tk.StringVar(root)
@@ -236,13 +236,15 @@ class SynthWindow:
         self._style()
         self._build()
         self._load_model_widgets()
-        self.engine.set_z(self.z.astype(np.float32))
+        self.engine.set_z(self.z.copy())
         self.engine.set_volume(self.volume_var.get())
         self.engine.set_note(self.note_var.get())
         self.engine.set_phase(self.phase_var.get())
 
         root.protocol("WM_DELETE_WINDOW", self.close)
         root.bind("<KeyPress>", self._on_key)
+        root.bind("<Control-q>", lambda e: self.close())
+        root.bind("<Control-o>", lambda e: self.open_model_dialog())
         root.update_idletasks()
         root.minsize(max(720, root.winfo_reqwidth()), max(520, root.winfo_reqheight()))
         self._refresh_status()
@@ -331,7 +333,7 @@ class SynthWindow:
     def _build_menu(self) -> None:
         menu = tk.Menu(self.root)
         file = tk.Menu(menu, tearoff=False)
-        file.add_command(label="Open model…", command=self.open_model_dialog)
+        file.add_command(label="Open model…", command=self.open_model_dialog, accelerator="Ctrl+O")
         file.add_separator()
         file.add_command(label="Load preset…", command=self.load_preset_dialog)
         file.add_command(label="Save preset…", command=self.save_preset_dialog)
@@ -339,7 +341,7 @@ class SynthWindow:
         file.add_command(label="Record to WAV…", command=self.toggle_record)
         file.add_command(label="Render to WAV…", command=self.render_dialog)
         file.add_separator()
-        file.add_command(label="Quit", command=self.close)
+        file.add_command(label="Quit", command=self.close, accelerator="Ctrl+Q")
         menu.add_cascade(label="File", menu=file)
         self.root.configure(menu=menu)
 
@@ -397,20 +399,13 @@ class SynthWindow:
     def model_name(self) -> str:
         return self.model_dir.name or str(self.model_dir)
 
-    def _engine_note(self) -> int:
-        note = getattr(self.engine, "note", None)
-        if isinstance(note, (int, np.integer)):
-            return int(note)
-        present = self.ae.notes_present
-        return int(present[0]) if present else 0
-
     def _show_values(self) -> None:
         for label, v in zip(self.value_labels, self.z):
             label.configure(text=f"{v:.3f}")
 
     def _slider_moved(self, i: int, value: str) -> None:
         self.z[i] = float(value)
-        self.engine.set_z(self.z.astype(np.float32))
+        self.engine.set_z(self.z.copy())
         self.value_labels[i].configure(text=f"{self.z[i]:.3f}")
 
     def set_z(self, z) -> None:
@@ -420,7 +415,7 @@ class SynthWindow:
         self.z = np.clip(z, lo, hi)
         for scale, v in zip(self.sliders, self.z):
             scale.set(v)
-        self.engine.set_z(self.z.astype(np.float32))
+        self.engine.set_z(self.z.copy())
         self._show_values()
 
     def set_note(self, note: int) -> None:
@@ -500,7 +495,7 @@ class SynthWindow:
     def start_recording(self, path: str | os.PathLike) -> None:
         """Record what the stream plays to ``path`` until :meth:`stop_recording` (or close)."""
         try:
-            self.engine.start_recording(str(path))
+            self.engine.start_recording(path, force=True)  # the save dialog asked about overwriting
         except (ManneError, OSError) as exc:
             self._error("Cannot record", str(exc))
             return
@@ -588,14 +583,11 @@ class SynthWindow:
     def _new_engine(self, ae: Autoencoder):
         """An engine like the current one (hop, phase, volume, seed) on ``ae``, set to the current sound."""
         e = self.engine
-        kwargs = {}
-        for name in ("hop_length", "seed", "smoothing_s"):
-            if hasattr(e, name):
-                kwargs[name] = getattr(e, name)
-        engine = type(e)(ae, sr=ae.analysis.sr, phase=self.phase_var.get(), volume=float(self.volume_var.get()), **kwargs)
-        lo, hi = np.asarray(ae.latent_range, dtype=np.float64)
-        z = self.z if ae is self.ae else (lo + hi) / 2
-        engine.set_z(np.asarray(z, dtype=np.float32))
+        engine = type(e)(ae, sr=ae.analysis.sr, hop_length=e.hop_length, phase=self.phase_var.get(),
+                         volume=float(self.volume_var.get()), seed=e.seed, smoothing_s=e.smoothing_s,
+                         limiter=e.limiter)
+        if ae is self.ae:
+            engine.set_z(self.z.copy())  # a new model starts at the middle of its range
         engine.set_note(int(self.note_var.get()))
         return engine
 
@@ -633,7 +625,7 @@ class SynthWindow:
         lo, hi = np.asarray(ae.latent_range, dtype=np.float64)
         self.z = (lo + hi) / 2
         self._load_model_widgets()
-        self.engine.set_z(self.z.astype(np.float32))
+        self.engine.set_z(self.z.copy())
         self.engine.set_note(int(self.note_var.get()))
         self.play_button.state(["!disabled"] if audio is not None else ["disabled"])
         if was_playing:
@@ -707,17 +699,18 @@ class SynthWindow:
     def status_text(self) -> str:
         parts = []
         if self.audio is None:
-            parts.append(f"No audio output: {self.audio_error}. Rendering still works.")
+            parts.append(f"No audio output: {str(self.audio_error).rstrip('.')}. Rendering still works.")
         else:
             state = "playing" if self.playing else "paused"
-            load = float(getattr(self.engine, "cpu_load", 0.0) or 0.0)
-            parts.append(f"{state} · CPU {load:.0%} · underruns {int(getattr(self.engine, 'underruns', 0))}")
+            parts.append(f"{state} · CPU {self.engine.cpu_load:.0%} · underruns {self.engine.underruns}")
         parts.append(f"model {self.model_name}")
         if self.audio is not None:
             dev = getattr(self.audio, "device_name", None) or (self.device if self.device is not None else "default")
             parts.append(f"device {dev} · buffer {self.buffer}")
         if self.recording is not None:
-            parts.append(f"● recording {self.recording.name}")
+            parts.append(f"● recording {self.recording.name} {self.engine.recorded_seconds:.1f} s")
+        if self.audio is not None and self.engine.last_error:
+            parts.append(f"audio error: {self.engine.last_error}")
         return "   ·   ".join(parts)
 
     def _refresh_status(self) -> None:
@@ -764,7 +757,8 @@ def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 512, hop_le
     """Open the synth on a model and play at once; return when the window closes.
 
     The NumPy model loads first and the stream starts before the window is built, so the first
-    sound comes fast. A missing audio device leaves the window usable for rendering.
+    sound comes fast. A missing audio device leaves the window usable for rendering. A preset's
+    phase and volume take precedence over ``phase``.
 
     Raises
     ------
@@ -778,10 +772,9 @@ def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 512, hop_le
     p = load_preset(preset, ae=ae) if preset is not None else None
     engine = Engine(ae, sr=ae.analysis.sr, hop_length=hop_length, phase=p.phase if p else phase,
                     volume=p.volume if p else 0.8)
-    lo, hi = np.asarray(ae.latent_range, dtype=np.float64)
-    engine.set_z(np.asarray(p.z if p else (lo + hi) / 2, dtype=np.float32))
-    present = ae.notes_present
-    engine.set_note(p.note_index if p else (int(present[0]) if present else 0))
+    if p is not None:  # otherwise the engine starts at the middle of the range, on a note of the corpus
+        engine.set_z(p.z)
+        engine.set_note(p.note_index)
     audio, reason = None, None
     try:
         from .stream import AudioOut

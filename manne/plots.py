@@ -366,5 +366,55 @@ def plot_mesh(result, *, fig=None, cmap: str = NOTE_CMAP, title: str | None = No
     return drawn
 
 
+def write_model_plots(ae, corpus, model_dir: str | os.PathLike, out: str | os.PathLike, *, frames: int = 4, dpi: int = 120) -> list[Path]:
+    """Write ``embedding.png``, ``training.png`` and ``reconstruction.png`` of a model into ``out``.
+
+    Parameters
+    ----------
+    ae : manne.forward.Autoencoder
+    corpus : manne.corpus.Corpus, with the model's analysis parameters
+    model_dir : the model directory (for ``history.csv``; training.png is skipped, with a note on
+        stdout, when it has none)
+    frames : held-out frames to reconstruct (test split, else validation, else training)
+
+    Returns
+    -------
+    paths : list of Path, the files written
+
+    Raises
+    ------
+    CorpusError
+        If the corpus's analysis parameters differ from the model's.
+    """
+    from .errors import CorpusError
+
+    model_dir, out = Path(model_dir), Path(out)
+    diffs = ae.analysis.differences(corpus.analysis)
+    if diffs:
+        raise CorpusError("the corpus's analysis parameters differ from the model's: " + "; ".join(diffs))
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    idx = corpus.indices("train")
+    z = ae.encode(corpus.S[idx], corpus.note[idx], corpus.clip[idx])
+    d = plot_embedding(z, corpus.note[idx], ranges=ae.latent_range)
+    written.append(save_figure(d.fig, out / "embedding.png", dpi=dpi))
+    history = model_dir / "history.csv"
+    if history.is_file():
+        lines = plot_training(history, title=f"training: {model_dir.name}")
+        written.append(save_figure(lines[0].figure, out / "training.png", dpi=dpi))
+    else:
+        print(f"no {history}; skipping training.png")
+    test = corpus.indices("test")
+    if len(test) == 0:
+        test = corpus.indices("val") if len(corpus.indices("val")) else idx
+    pick = test[np.linspace(0, len(test) - 1, min(frames, len(test))).round().astype(int)]
+    S = corpus.S[pick]
+    R = ae.reconstruct(S, corpus.note[pick], corpus.clip[pick])
+    d = plot_reconstruction(S, R, sr=ae.analysis.sr, n_fft=ae.analysis.n_fft, note=corpus.note[pick])
+    d.fig.suptitle(f"reconstruction of {len(pick)} held-out frames")
+    written.append(save_figure(d.fig, out / "reconstruction.png", dpi=dpi))
+    return written
+
+
 __all__ = ["Drawn", "NOTE_CMAP", "use_agg", "note_colors", "note_cmap", "save_figure", "pca_2d", "plot_embedding",
-           "read_history", "plot_training", "plot_reconstruction", "plot_mesh"]
+           "read_history", "plot_training", "plot_reconstruction", "plot_mesh", "write_model_plots"]

@@ -1,12 +1,128 @@
-"""``manne bench train``: placeholder until the training benchmark lands."""
+"""``manne bench train CORPUS``: training throughput, peak memory and time to the paper's quality.
+
+1. The reference: the paper's schedule (8 neurons, Adam 5e-4, batch 200, constant rate) for
+   ``--reference-epochs`` epochs (300 in the paper). Its best validation MSE is the *target*.
+   Pass ``--reference DIR`` to reuse a finished reference run instead of training it again.
+2. Candidates: faster schedules, each trained until validation MSE reaches the target (or
+   ``--budget-minutes`` runs out). Reported: training seconds to the target, epochs, test MSE
+   (which must be no worse than the reference's), frames per second and peak memory.
+
+Each run is a ``manne train`` subprocess so its peak memory (``ru_maxrss`` from ``os.wait4``)
+is its own. Figures go to stdout and, with ``-o``, to a JSON file.
+"""
 
 from __future__ import annotations
 
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-def add_parser(sub):
-    return sub.add_parser("train", help="training speed and convergence benchmark")
+# name -> manne train options; "paper" is the reference schedule
+CANDIDATES = {
+    "paper": ["--batch", "200", "--lr", "5e-4", "--schedule", "constant"],
+    "b200-lr2e-3-plateau": ["--batch", "200", "--lr", "2e-3", "--schedule", "plateau", "--patience", "10"],
+    "b500-lr2e-3-plateau": ["--batch", "500", "--lr", "2e-3", "--schedule", "plateau", "--patience", "10"],
+    "b1000-lr3e-3-plateau": ["--batch", "1000", "--lr", "3e-3", "--schedule", "plateau", "--patience", "10"],
+    "b2000-lr4e-3-plateau": ["--batch", "2000", "--lr", "4e-3", "--schedule", "plateau", "--patience", "10"],
+}
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("train", help="training speed, memory and time to the paper's validation MSE",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("corpus", help="corpus file (the paper used ~18k frames, e.g. the one-octave synth corpus)")
+    p.add_argument("--reference", help="a finished reference run (model dir with history.csv) to reuse")
+    p.add_argument("--reference-epochs", type=int, default=300, help="epochs of the paper schedule (default 300)")
+    p.add_argument("--candidates", nargs="*", default=[c for c in CANDIDATES if c != "paper"],
+                   help=f"schedules to try (default all): {', '.join(c for c in CANDIDATES if c != 'paper')}")
+    p.add_argument("--budget-minutes", type=float, default=15.0, help="time limit per candidate (default 15)")
+    p.add_argument("--latent", type=int, default=8, help="bottleneck neurons (default 8, the paper's model)")
+    p.add_argument("--workdir", default="trained/bench", help="where the runs' model directories go")
+    p.add_argument("-o", "--output", help="write the figures as JSON here too")
+    return p
+
+
+def _train(corpus: str, out: Path, opts: list[str], *, latent: int) -> dict:
+    cmd = [sys.executable, "-m", "manne.cli", "train", corpus, "-o", str(out), "--latent", str(latent), "--force", "-q", *opts]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"manne bench train: `{' '.join(cmd)}` failed:\n{err}")
+    res = _read_run(out)
+    res.update({"wall_seconds": round(wall, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "options": " ".join(opts)})
+    return res
+
+
+def _read_run(out: Path) -> dict:
+    metrics = json.loads((out / "metrics.json").read_text())
+    with open(out / "history.csv") as fh:
+        history = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+    return {"metrics": metrics, "history": history, "dir": str(out)}
+
+
+def time_to(history: list[dict], target: float) -> tuple[float | None, int | None]:
+    """Cumulative training seconds and epoch at which validation MSE first reached ``target``."""
+    total = 0.0
+    for h in history:
+        total += h["seconds"]
+        if h["val_mse"] <= target:
+            return total, int(h["epoch"])
+    return None, None
 
 
 def run(args) -> int:
-    print("not yet")
+    from ..corpus import load_corpus
+
+    corpus = load_corpus(args.corpus)
+    n_train = len(corpus.indices("train"))
+    print(f"corpus {args.corpus}: {corpus.n_frames} frames ({n_train} train), {len(corpus.sources)} files")
+    del corpus
+    unknown = [c for c in args.candidates if c not in CANDIDATES]
+    if unknown:
+        from ..errors import ParameterError
+
+        raise ParameterError(f"unknown candidate {unknown[0]!r}; choose from {', '.join(CANDIDATES)}")
+    work = Path(args.workdir)
+    if args.reference:
+        ref = _read_run(Path(args.reference))
+        ref.update({"wall_seconds": None, "peak_rss_mb": None, "options": "(reused)"})
+    else:
+        print(f"reference: the paper's schedule for {args.reference_epochs} epochs (this is the slow part)")
+        ref = _train(args.corpus, work / "paper", CANDIDATES["paper"] + ["--epochs", str(args.reference_epochs)], latent=args.latent)
+    target = min(h["val_mse"] for h in ref["history"])
+    ref_t, ref_epoch = time_to(ref["history"], target)
+    results = {"paper": {**ref, "to_target_seconds": ref_t, "to_target_epoch": ref_epoch}}
+    print(f"target: validation MSE {target:.4e} (paper schedule, epoch {ref_epoch}, {ref_t / 60:.1f} min of training)")
+    for name in args.candidates:
+        print(f"candidate {name} ...", flush=True)
+        res = _train(args.corpus, work / name, CANDIDATES[name] + ["--epochs", "1000", "--target-mse", repr(target),
+                                                                    "--max-minutes", str(args.budget_minutes)], latent=args.latent)
+        t, ep = time_to(res["history"], target)
+        results[name] = {**res, "to_target_seconds": t, "to_target_epoch": ep}
+    print(_table(results, ref["metrics"]["test_mse"]))
+    if args.output:
+        slim = {k: {kk: vv for kk, vv in v.items() if kk != "history"} for k, v in results.items()}
+        Path(args.output).write_text(json.dumps({"target_val_mse": target, "runs": slim}, indent=2))
     return 0
+
+
+def _table(results: dict, ref_test: float) -> str:
+    rows = ["| schedule | to target (min) | epochs | test MSE | vs paper | frames/s | peak RSS (MB) |",
+            "|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        m = r["metrics"]
+        t = r["to_target_seconds"]
+        rows.append(
+            f"| {name} | {'not reached' if t is None else f'{t / 60:.2f}'} | {r['to_target_epoch'] or m['epochs']} | "
+            f"{m['test_mse']:.4e} | {m['test_mse'] / ref_test:.3f}x | {m['frames_per_second'] or 0:.0f} | "
+            f"{r['peak_rss_mb'] or '-'} |"
+        )
+    return "\n".join(rows)

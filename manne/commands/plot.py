@@ -36,10 +36,12 @@ def run(args) -> int:
 
     from ..corpus import load_corpus
     from ..forward import Autoencoder
+    from ..plots import use_agg, write_model_plots
 
+    use_agg()
     ae = Autoencoder.load(args.model)
     corpus = load_corpus(corpus_path)
-    for path in write_plots(ae, corpus, Path(args.model), out, frames=args.frames, dpi=args.dpi):
+    for path in write_model_plots(ae, corpus, Path(args.model), out, frames=args.frames, dpi=args.dpi):
         print(f"wrote {path}")
     return 0
 
@@ -57,41 +59,3 @@ def _corpus_path(model: str, given: str | None, info: dict) -> str:
     if not Path(path).is_file():
         raise CorpusError(f"{path}, the corpus {model} was trained on, is missing; give --corpus CORPUS")
     return path
-
-
-def write_plots(ae, corpus, model_dir: Path, out: Path, *, frames: int = 4, dpi: int = 120) -> list[Path]:
-    """Write the embedding, training and reconstruction figures of ``ae`` on ``corpus`` into ``out``.
-
-    training.png is skipped (with a note on stdout) when the model directory has no history.csv.
-    """
-    import numpy as np
-
-    from .. import plots
-    from ..errors import CorpusError
-
-    plots.use_agg()
-    diffs = ae.analysis.differences(corpus.analysis)
-    if diffs:
-        raise CorpusError("the corpus's analysis parameters differ from the model's: " + "; ".join(diffs))
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    idx = corpus.indices("train")
-    z = ae.encode(corpus.S[idx], corpus.note[idx], corpus.clip[idx])
-    d = plots.plot_embedding(z, corpus.note[idx], ranges=ae.latent_range)
-    written.append(plots.save_figure(d.fig, out / "embedding.png", dpi=dpi))
-    history = model_dir / "history.csv"
-    if history.is_file():
-        lines = plots.plot_training(history, title=f"training: {model_dir.name}")
-        written.append(plots.save_figure(lines[0].figure, out / "training.png", dpi=dpi))
-    else:
-        print(f"no {history}; skipping training.png")
-    test = corpus.indices("test")
-    if len(test) == 0:
-        test = corpus.indices("val") if len(corpus.indices("val")) else idx
-    pick = test[np.linspace(0, len(test) - 1, min(frames, len(test))).round().astype(int)]
-    S = corpus.S[pick]
-    R = ae.reconstruct(S, corpus.note[pick], corpus.clip[pick])
-    d = plots.plot_reconstruction(S, R, sr=ae.analysis.sr, n_fft=ae.analysis.n_fft, note=corpus.note[pick])
-    d.fig.suptitle(f"reconstruction of {len(pick)} held-out frames")
-    written.append(plots.save_figure(d.fig, out / "reconstruction.png", dpi=dpi))
-    return written

@@ -1,0 +1,331 @@
+"""The synth window, driven with real X input on a virtual display (Xvfb + xdotool).
+
+The window runs on the tiny model with a real :class:`manne.engine.Engine` and no audio stream
+(``audio=None``); where a test needs audio to flow, it calls ``engine.callback`` itself, as
+PyAudio's thread would. The Tk loop is pumped with ``root.update()`` between actions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from manne.cli import main as cli_main
+
+SCREENSHOT = Path("/tmp/manne_gui.png")
+
+
+@pytest.fixture(scope="session")
+def xvfb():
+    """A private X display (``Xvfb -displayfd``), exported as DISPLAY for the session's tests."""
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        pytest.fail("Xvfb is missing: the GUI tests need it (install with `bash scripts/setup.sh test`, apt package xvfb)")
+    for tool in ("xdotool", "import"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: install with `bash scripts/setup.sh test` (apt packages xdotool, imagemagick)")
+    r, w = os.pipe()
+    proc = subprocess.Popen([exe, "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(w)
+    number = b""
+    deadline = time.monotonic() + 20
+    with os.fdopen(r, "rb") as fh:
+        while not number.endswith(b"\n") and time.monotonic() < deadline:
+            chunk = fh.read(1)
+            if not chunk:
+                break
+            number += chunk
+    if not number.strip():
+        proc.kill()
+        pytest.fail(f"Xvfb did not start (exit status {proc.poll()})")
+    display = f":{int(number)}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DISPLAY", display)
+        mp.delenv("WAYLAND_DISPLAY", raising=False)
+        yield display
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def ae(tiny_model):
+    from manne.forward import Autoencoder
+
+    return Autoencoder.load(tiny_model)
+
+
+@pytest.fixture
+def window(xvfb, ae, tiny_model):
+    import tkinter as tk
+
+    from manne.engine import Engine
+    from manne.gui import SynthWindow
+
+    root = tk.Tk(className="manne")
+    engine = Engine(ae, sr=ae.analysis.sr, hop_length=256)
+    win = SynthWindow(root, ae, tiny_model, engine=engine, audio=None, audio_error="test has no sound card")
+    pump(win)
+    yield win
+    if not win.closed:
+        win.close()
+
+
+def pump(win, seconds: float = 0.2) -> None:
+    """Run the Tk loop for ``seconds`` (events, idle tasks and after() callbacks)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        win.root.update()
+        time.sleep(0.01)
+
+
+def xdotool(*args: str) -> None:
+    subprocess.run(["xdotool", *args], check=True, timeout=20, capture_output=True)
+
+
+def focus(win) -> None:
+    win.root.lift()
+    pump(win, 0.1)
+    xdotool("windowfocus", "--sync", str(int(win.root.wm_frame(), 16)))
+    pump(win, 0.1)
+
+
+def drag_slider(win, scale, value: float) -> None:
+    """Press the mouse on the slider's knob, drag it to ``value``'s position and let go (real X events)."""
+    x0, y0 = scale.coords()
+    x1, y1 = scale.coords(value)
+    rx, ry = scale.winfo_rootx(), scale.winfo_rooty()
+    xdotool("mousemove", "--sync", str(rx + x0), str(ry + y0))
+    pump(win, 0.05)
+    xdotool("mousedown", "1")
+    pump(win, 0.05)
+    for frac in (0.33, 0.66, 1.0):
+        xdotool("mousemove", "--sync", str(rx + x0), str(round(ry + y0 + frac * (y1 - y0))))
+        pump(win, 0.05)
+    xdotool("mouseup", "1")
+    pump(win, 0.1)
+
+
+def test_keyboard_and_slider_drive_the_engine(window):
+    win, engine = window, window.engine
+    focus(win)
+    xdotool("key", "d")  # A W S E D ... = C C# D D# E: "d" plays E
+    pump(win)
+    assert engine.params.note == 4
+    assert win.note_var.get() == 4 and win.note_buttons[4].instate(["selected"])
+    assert not win.note_buttons[0].instate(["selected"])
+    xdotool("key", "w", "j")  # C#, then B
+    pump(win)
+    assert engine.params.note == 11
+
+    lo, hi = win.ae.latent_range
+    target = float(lo[0] + 0.9 * (hi[0] - lo[0]))
+    drag_slider(win, win.sliders[0], target)
+    assert engine.params.z[0] == pytest.approx(target, abs=0.03 * (hi[0] - lo[0]))
+    assert engine.params.z[0] == pytest.approx(win.z[0])
+    assert win.value_labels[0].cget("text") == f"{win.z[0]:.3f}"
+    assert engine.params.z[1] == pytest.approx((lo[1] + hi[1]) / 2)  # the other neuron did not move
+
+    # the top of a slider is the maximum
+    top_x, top_y = win.sliders[1].coords(float(hi[1]))
+    bottom_x, bottom_y = win.sliders[1].coords(float(lo[1]))
+    assert top_y < bottom_y
+
+    # the phase selector and volume reach the engine at once
+    win.set_phase("coherent")
+    assert engine.params.phase == "coherent"
+    win.set_volume(0.25)
+    assert engine.params.volume == pytest.approx(0.25)
+    assert win.volume_label.cget("text") == "25%"
+
+    # space bar with no audio device: nothing plays, nothing breaks
+    xdotool("key", "space")
+    pump(win)
+    assert not win.playing
+
+
+def test_absent_notes_marked_but_playable(window):
+    present = set(window.ae.notes_present)
+    assert len(present) < 12, "the tiny corpus should leave some pitch classes out"
+    for i, b in enumerate(window.note_buttons):
+        assert b.cget("style") == ("Note.Toolbutton" if i in present else "Absent.Note.Toolbutton")
+    absent = min(set(range(12)) - present)
+    window.note_buttons[absent].invoke()
+    assert window.engine.params.note == absent
+    assert "not in corpus" in window.notes_hint.cget("text")
+
+
+def test_no_audio_status_and_screenshot(window):
+    win = window
+    pump(win, 0.4)  # a few polls: the spectrum plot and the status line are drawn
+    status = win.status_var.get()
+    assert "No audio output: test has no sound card. Rendering still works." in status
+    assert f"model {win.model_name}" in status
+    assert win.play_button.instate(["disabled"])
+    assert win.root.title() == f"manne — {win.model_name}"
+    assert len(win.spectrum.points) > 20  # the decoded spectrum is drawn even without audio
+    assert win.root.winfo_width() >= 720 and win.root.winfo_height() >= 520
+    SCREENSHOT.unlink(missing_ok=True)
+    subprocess.run(["import", "-window", "root", str(SCREENSHOT)], check=True, timeout=30)
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_spectrum_follows_engine_while_playing(window):
+    win, engine = window, window.engine
+    engine.callback(None, 1024, None, 0)  # what PyAudio's thread does
+    win.playing = True  # as if the stream were running
+    S = engine.last_spectrum
+    assert win.spectrum_now() is S
+    pts = win.spectrum.update(S)
+    assert pts.shape[1] == 2 and np.all(np.diff(pts[:, 0]) > 0)  # left to right on the log axis
+    win.playing = False
+
+
+def test_close_while_recording_finishes_the_wav(window, tmp_path, monkeypatch):
+    import manne.gui
+
+    path = tmp_path / "take.wav"
+    monkeypatch.setattr(manne.gui.filedialog, "asksaveasfilename", lambda **kw: str(path))
+    win, engine = window, window.engine
+    win.toggle_record()
+    assert win.recording == path
+    for _ in range(20):  # the audio thread's blocks, 0.23 s
+        engine.callback(None, 512, None, 0)
+    pump(win, 0.3)
+    assert "● recording take.wav" in win.status_var.get()
+    focus(win)
+    xdotool("key", "ctrl+q")  # File > Quit: the same close() as the window manager's close button
+    pump_until_closed(win)
+    assert win.closed
+    y, sr = sf.read(path)
+    assert sr == 44100 and len(y) == 20 * 512 and np.abs(y).max() > 0.01
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left
+
+
+def pump_until_closed(win) -> None:
+    import tkinter as tk
+
+    try:
+        for _ in range(20):
+            win.root.update()
+    except tk.TclError:
+        pass  # the root was destroyed
+
+
+def test_render_to_wav(window, tmp_path, monkeypatch):
+    import manne.gui
+
+    path = tmp_path / "render.wav"
+    monkeypatch.setattr(manne.gui.filedialog, "asksaveasfilename", lambda **kw: str(path))
+    win = window
+    win.seconds_var.set("1")
+    win.render_dialog()
+    assert win.render_button.instate(["disabled"])
+    win.rendering.join(timeout=60)
+    pump(win, 0.2)
+    assert win.render_button.instate(["!disabled"])
+    assert "Rendered render.wav" in win.message_var.get()
+    info = sf.info(path)
+    assert info.samplerate == 44100 and info.frames == 44100
+    assert win.engine.last_spectrum is None  # the live engine was not used
+
+    win.seconds_var.set("zero")
+    with pytest.raises(Exception, match="render length 'zero' must be between 1 and"):
+        win.render_seconds()
+
+
+def test_presets_from_the_window(window, tmp_path, monkeypatch):
+    import manne.gui
+
+    path = tmp_path / "p.json"
+    monkeypatch.setattr(manne.gui.filedialog, "asksaveasfilename", lambda **kw: str(path))
+    monkeypatch.setattr(manne.gui.filedialog, "askopenfilename", lambda **kw: str(path))
+    win, engine = window, window.engine
+    lo, hi = win.ae.latent_range
+    z = lo + np.array([0.2, 0.7]) * (hi - lo)
+    win.set_z(z)
+    win.set_note(7)
+    win.set_volume(0.5)
+    win.set_phase("coherent")
+    win.save_preset_dialog()
+    saved = win.current_preset()
+
+    win.set_z(lo)
+    win.set_note(0)
+    win.set_volume(1.0)
+    win.set_phase("noise")
+    win.load_preset_dialog()
+    assert win.current_preset() == saved
+    assert np.allclose(engine.params.z, z) and engine.params.note == 7
+    assert engine.params.volume == pytest.approx(0.5) and engine.params.phase == "coherent"
+    assert [s.get() for s in win.sliders] == pytest.approx(list(z))
+
+
+def test_open_model_rebuilds_sliders(window, tiny_model, monkeypatch):
+    import manne.gui
+
+    monkeypatch.setattr(manne.gui.filedialog, "askdirectory", lambda **kw: str(tiny_model))
+    win = window
+    old_engine, old_slider = win.engine, win.sliders[0]
+    win.set_note(2)
+    win.open_model_dialog()
+    assert win.engine is not old_engine and not old_slider.winfo_exists()
+    assert len(win.sliders) == win.ae.latent
+    assert win.engine.params.note == 2
+    win.sliders[1].set(float(win.ae.latent_range[1, 1]))
+    assert win.engine.params.z[1] == pytest.approx(win.ae.latent_range[1, 1])
+
+
+def test_synth_without_display(monkeypatch, capsys, tiny_model):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    rc = cli_main(["synth", str(tiny_model)])
+    err = capsys.readouterr().err
+    assert rc != 0
+    assert err == ("manne synth: error: no display: the synth needs a desktop session "
+                   "(for headless use, try `manne render`)\n")
+
+
+def test_synth_without_model(xvfb, tmp_path, capsys):
+    rc = cli_main(["synth", str(tmp_path / "nothing")])
+    err = capsys.readouterr().err
+    assert rc != 0
+    assert err.count("\n") == 1
+    assert f"no model at {tmp_path / 'nothing'}; train one with `manne train` or pass MODEL_DIR" in err
+
+
+def test_synth_path_never_imports_tensorflow():
+    code = ("import sys, manne.cli, manne.commands.synth, manne.gui, manne.engine, manne.presets\n"
+            "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_manne_synth_command_end_to_end(xvfb, tiny_model, tmp_path):
+    """`manne synth MODEL` in its own process: the window appears, Ctrl+Q closes it, exit status 0."""
+    env = {**os.environ, "DISPLAY": xvfb}
+    proc = subprocess.Popen([sys.executable, "-m", "manne.cli", "synth", str(tiny_model), "--buffer", "1024"],
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        found = subprocess.run(["xdotool", "search", "--sync", "--name", f"manne — {tiny_model.name}"],
+                               capture_output=True, text=True, timeout=60)
+        assert found.returncode == 0, proc.stderr.read() if proc.poll() is not None else found.stderr
+        wid = found.stdout.split()[0]
+        xdotool("windowfocus", "--sync", wid)
+        time.sleep(0.3)
+        xdotool("key", "ctrl+q")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
