@@ -30,3 +30,13 @@ class ModelError(ManneError):
 
 class OutputExistsError(ManneError):
     """An output path exists and ``--force`` was not given."""
+
+
+class AudioDeviceError(ManneError):
+    """There is no audio output: PyAudio (PortAudio) is missing, or it finds no usable output device."""
+
+    INSTALL = ("install PortAudio and PyAudio: `sudo apt-get install portaudio19-dev && .venv/bin/pip install pyaudio` "
+               "(macOS: `brew install portaudio && .venv/bin/pip install pyaudio`)")
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or f"no audio output: {self.INSTALL}")

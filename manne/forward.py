@@ -148,14 +148,14 @@ class Autoencoder:
 
     def encode(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None, *, batch: int = 4096) -> np.ndarray:
         """Latent codes, shape ``(n_frames, latent)``, of frames ``S`` (n_frames, n_bins)."""
+        D = None
+        if self.config.augment == "diff":  # differences across batch edges need the whole sequence
+            D = first_order_difference(np.asarray(S, dtype=np.float32), np.zeros(len(S), np.int32) if clip is None else clip)
         out = []
         for i in range(0, len(S), batch):
             sl = slice(i, i + batch)
-            x = self.encoder_input(
-                np.asarray(S[sl], dtype=np.float32),
-                None if note is None else note[sl],
-                None if clip is None else clip[sl],
-            )
+            Sb = np.asarray(S[sl], dtype=np.float32)
+            x = np.concatenate([Sb, D[sl]], axis=1) if D is not None else self.encoder_input(Sb, None if note is None else note[sl])
             out.append(self._run(self.encoder, x))
         return np.concatenate(out) if out else np.zeros((0, self.latent), np.float32)
 
@@ -186,13 +186,12 @@ class Autoencoder:
 
     def mse(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None, *, batch: int = 4096) -> float:
         """Mean squared reconstruction error over all frames and bins."""
+        z = self.encode(S, note, clip, batch=batch)
         total = 0.0
         for i in range(0, len(S), batch):
             sl = slice(i, i + batch)
-            Sb = np.asarray(S[sl], dtype=np.float32)
-            nb = None if note is None else note[sl]
-            R = self.reconstruct(Sb, nb, None if clip is None else clip[sl])
-            total += float(np.sum((R - Sb) ** 2, dtype=np.float64))
+            R = self.decode(z[sl], None if note is None else note[sl])
+            total += float(np.sum((R - np.asarray(S[sl], dtype=np.float32)) ** 2, dtype=np.float64))
         return total / max(1, S.shape[0] * S.shape[1])
 
 

@@ -46,10 +46,22 @@ _TEXT_CLASSES = {"Entry", "TEntry", "Spinbox", "TSpinbox", "Text", "TCombobox"}
 _BUTTON_CLASSES = {"TButton", "TRadiobutton", "TCheckbutton", "Button", "Radiobutton", "Checkbutton"}
 
 
-class Tooltip:
-    """A small yellow label that appears under a widget while the pointer is over it."""
+def _reason(message: str | None) -> str:
+    """The first sentence of an audio error, without its "no audio output:" prefix, for the status line."""
+    text = (message or "no output device").strip()
+    if text.lower().startswith("no audio output:"):
+        text = text[len("no audio output:"):].strip()
+    first = text.split(". ")[0].split("; ")[0].rstrip(".")
+    return first or "no output device"
 
-    def __init__(self, widget: tk.Widget, text: str, *, delay_ms: int = 400):
+
+class Tooltip:
+    """A small yellow label that appears under a widget while the pointer is over it.
+
+    ``text`` is a string, or a function called each time the tip shows.
+    """
+
+    def __init__(self, widget: tk.Widget, text: str | Callable[[], str], *, delay_ms: int = 400):
         self.widget, self.text, self.delay_ms = widget, text, delay_ms
         self._after: str | None = None
         self._tip: tk.Toplevel | None = None
@@ -68,7 +80,8 @@ class Tooltip:
         self._tip = tip = tk.Toplevel(self.widget)
         tip.wm_overrideredirect(True)
         tip.wm_geometry(f"+{x}+{y}")
-        tk.Label(tip, text=self.text, background="#ffffe0", relief="solid", borderwidth=1, padx=4, pady=2).pack()
+        text = self.text() if callable(self.text) else self.text
+        tk.Label(tip, text=text, wraplength=600, justify="left", background="#ffffe0", relief="solid", borderwidth=1, padx=4, pady=2).pack()
 
     def _hide(self, _event=None) -> None:
         if self._after is not None:
@@ -208,7 +221,8 @@ class SynthWindow:
         self.model_dir = Path(model_dir)
         self.engine = engine
         self.audio = audio
-        self.audio_error = audio_error or ("no audio device" if audio is None else None)
+        self.audio_error = _reason(audio_error) if audio is None else None
+        self._audio_error_full = audio_error if audio is None else None
         self.device = device
         self.buffer = buffer
         self._open_audio = open_audio
@@ -328,7 +342,10 @@ class SynthWindow:
                             takefocus=False).pack(side="left", padx=2)
         ttk.Label(ctl, textvariable=self.message_var, style="Hint.TLabel").pack(side="right")
 
-        ttk.Label(root, textvariable=self.status_var, style="Status.TLabel", anchor="w").grid(row=1, column=0, sticky="ew")
+        # width=1: a long status never widens the window; it is cut at the window's edge instead
+        self.status_label = ttk.Label(root, textvariable=self.status_var, style="Status.TLabel", anchor="w", width=1)
+        self.status_label.grid(row=1, column=0, sticky="ew")
+        Tooltip(self.status_label, lambda: self._audio_error_full or self.status_var.get())
 
     def _build_menu(self) -> None:
         menu = tk.Menu(self.root)
@@ -384,10 +401,10 @@ class SynthWindow:
                 Tooltip(b, f"{name}: {ABSENT_NOTE_TIP}")
             self.note_buttons.append(b)
         absent = [NOTE_NAMES[i] for i in range(12) if i not in present]
-        hint = "Keys A W S E D F T G Y H U J play C … B; space plays or pauses."
+        hint = "Keys A W S E D F T G Y H U J play C … B · space: play/pause"
         if absent:
-            hint += f"  Grey italic = not in corpus ({' '.join(absent)})."
-        self.notes_hint = ttk.Label(self.notes_frame, text=hint, style="Hint.TLabel")
+            hint += f" · grey italic: not in corpus ({' '.join(absent)})"
+        self.notes_hint = ttk.Label(self.notes_frame, text=hint, style="Hint.TLabel", wraplength=640)
         self.notes_hint.pack(side="top", anchor="w", pady=(4, 0))
 
         a = self.ae.analysis
@@ -620,7 +637,7 @@ class SynthWindow:
             try:
                 audio = self._make_audio(engine)
             except ManneError as exc:
-                self.audio_error = str(exc)
+                self.audio_error, self._audio_error_full = _reason(str(exc)), str(exc)
         self.ae, self.model_dir, self.engine, self.audio = ae, Path(model_dir), engine, audio
         lo, hi = np.asarray(ae.latent_range, dtype=np.float64)
         self.z = (lo + hi) / 2
@@ -699,14 +716,15 @@ class SynthWindow:
     def status_text(self) -> str:
         parts = []
         if self.audio is None:
-            parts.append(f"No audio output: {str(self.audio_error).rstrip('.')}. Rendering still works.")
+            parts.append(f"No audio output: {self.audio_error}. Rendering still works.")
         else:
             state = "playing" if self.playing else "paused"
             parts.append(f"{state} · CPU {self.engine.cpu_load:.0%} · underruns {self.engine.underruns}")
         parts.append(f"model {self.model_name}")
         if self.audio is not None:
-            dev = getattr(self.audio, "device_name", None) or (self.device if self.device is not None else "default")
-            parts.append(f"device {dev} · buffer {self.buffer}")
+            dev = getattr(self.audio, "device", None)
+            name = dev.get("name") if isinstance(dev, dict) else (self.device if self.device is not None else "default")
+            parts.append(f"device {name} · buffer {self.buffer}")
         if self.recording is not None:
             parts.append(f"● recording {self.recording.name} {self.engine.recorded_seconds:.1f} s")
         if self.audio is not None and self.engine.last_error:
@@ -743,10 +761,7 @@ class SynthWindow:
             self.root.after_cancel(self._after)
             self._after = None
         if self.audio is not None:
-            try:
-                self.audio.stop()
-            finally:
-                self.audio.close()
+            self.audio.close()  # stops the stream: no more blocks reach the recording
         self.playing = False
         self.stop_recording()
         self.root.destroy()
@@ -783,6 +798,8 @@ def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 512, hop_le
         if play:
             audio.start()
     except AudioDeviceError as exc:
+        if audio is not None:
+            audio.close()
         audio, reason = None, str(exc)
     root = tk.Tk(className="manne")
     win = SynthWindow(root, ae, model_dir, engine=engine, audio=audio, audio_error=reason, device=device,

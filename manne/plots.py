@@ -8,7 +8,9 @@ Agg backend and a long experiment does not accumulate open figures; pass your ow
 Each function returns what it drew: single-panel functions the artists, multi-panel functions a
 :class:`Drawn` (figure, panels, one main artist per panel), so tests can count panels and points.
 Notes are coloured with :func:`note_colors` everywhere: 12 colours sampled from a perceptually
-uniform colormap ("twilight", which is cyclic like the pitch classes).
+uniform colormap, "viridis" by default. (The cyclic "twilight" was tried: its two near-white ends
+make C and B, both in every C-major corpus, look alike, and its dark middle merges E, F and F#;
+viridis gives every pitch class its own lightness and reads in grey and with colour blindness.)
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from .audio import atomic_path
 from .dsp import NOTE_NAMES
 from .errors import ParameterError
 
-NOTE_CMAP = "twilight"
+NOTE_CMAP = "viridis"
 
 
 @dataclass
@@ -57,8 +59,7 @@ def _figure(fig, figsize):
 def note_colors(cmap: str = NOTE_CMAP) -> np.ndarray:
     """RGBA colour of each pitch class, shape (12, 4), C first.
 
-    Sampled at ``(note + 0.5) / 12`` so that, on the cyclic "twilight", C and B are neighbours
-    like any other semitone pair.
+    Sampled at ``(note + 0.5) / 12``, the centres of 12 equal bands of the colormap.
     """
     import matplotlib
 
@@ -219,12 +220,13 @@ def plot_training(history: Mapping[str, np.ndarray] | str | os.PathLike, *, ax=N
     if ax is None:
         ax = _figure(None, (6.4, 4.2)).subplots()
     epoch = np.asarray(h["epoch"])
-    lines = ax.plot(epoch, h["loss"], "-", color="0.2", label="train")
+    style = dict(marker="o", ms=3) if len(epoch) < 30 else {}
+    lines = ax.plot(epoch, h["loss"], "-", color="0.2", label="train", **style)
     val = np.asarray(h.get("val_loss", np.full(len(epoch), np.nan)), dtype=float)
     if np.isfinite(val).any():
-        lines += ax.plot(epoch, val, "-", color="tab:orange", label="validation")
+        lines += ax.plot(epoch, val, "-", color="tab:orange", label="validation", **style)
         best = int(np.nanargmin(val))
-        lines += ax.plot(epoch[best], val[best], "o", color="tab:orange", label=f"best (epoch {int(epoch[best])})")
+        lines += ax.plot(epoch[best], val[best], "o", ms=8, mfc="none", color="tab:red", label=f"best (epoch {int(epoch[best])})")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE")
@@ -280,8 +282,8 @@ def plot_reconstruction(
         if k >= n:
             ax.set_visible(False)
             continue
-        a = ax.plot(freqs[keep], db(S[k, keep]), color="0.25", lw=0.9, label="input")
-        b = ax.plot(freqs[keep], db(R[k, keep]), color="tab:orange", lw=0.9, alpha=0.9, label="reconstruction")
+        a = ax.plot(freqs[keep], db(S[k, keep]), color="0.1", lw=1.0, zorder=3, label="input")
+        b = ax.plot(freqs[keep], db(R[k, keep]), color="tab:orange", lw=0.8, alpha=0.85, zorder=2, label="reconstruction")
         ax.set_xscale("log")
         ax.set_xlim(20, sr / 2)
         ax.set_ylim(floor_db, 5)

@@ -126,7 +126,7 @@ def test_keyboard_and_slider_drive_the_engine(window):
     pump(win)
     assert engine.params.note == 11
 
-    lo, hi = win.ae.latent_range
+    lo, hi = np.asarray(win.ae.latent_range, dtype=float)
     target = float(lo[0] + 0.9 * (hi[0] - lo[0]))
     drag_slider(win, win.sliders[0], target)
     assert engine.params.z[0] == pytest.approx(target, abs=0.03 * (hi[0] - lo[0]))
@@ -213,9 +213,11 @@ def test_close_while_recording_finishes_the_wav(window, tmp_path, monkeypatch):
 def pump_until_closed(win) -> None:
     import tkinter as tk
 
+    end = time.monotonic() + 5
     try:
-        for _ in range(20):
+        while not win.closed and time.monotonic() < end:
             win.root.update()
+            time.sleep(0.01)
     except tk.TclError:
         pass  # the root was destroyed
 
@@ -249,7 +251,7 @@ def test_presets_from_the_window(window, tmp_path, monkeypatch):
     monkeypatch.setattr(manne.gui.filedialog, "asksaveasfilename", lambda **kw: str(path))
     monkeypatch.setattr(manne.gui.filedialog, "askopenfilename", lambda **kw: str(path))
     win, engine = window, window.engine
-    lo, hi = win.ae.latent_range
+    lo, hi = np.asarray(win.ae.latent_range, dtype=float)
     z = lo + np.array([0.2, 0.7]) * (hi - lo)
     win.set_z(z)
     win.set_note(7)

@@ -22,8 +22,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("model", nargs="?", metavar="MODEL_DIR",
                    help=f"model directory (default: {DEFAULT_MODEL} in the repository or the current folder)")
     p.add_argument("--device", help="output device, index or name (see `manne devices`; default: the system's)")
-    p.add_argument("--buffer", type=int, default=512, help="frames per audio buffer (default 512)")
-    p.add_argument("--hop", type=int, default=256, help="synthesis hop length in samples (default 256)")
+    p.add_argument("--buffer", type=int, default=512, help="frames per audio buffer, 256..2048 (default 512)")
+    p.add_argument("--hop", type=int, default=256, help="synthesis hop in samples, 64..1024 (default 256)")
     p.add_argument("--phase", choices=("noise", "coherent"), default="noise", help="phase mode (default noise)")
     p.add_argument("--preset", metavar="FILE", help="start from a preset saved by the synth (.json)")
     return p
@@ -57,10 +57,13 @@ def run(args) -> int:
     model = Path(args.model) if args.model else default_model_dir()
     if not model.is_dir():
         raise ModelError(f"no model at {model}; train one with `manne train` or pass MODEL_DIR")
-    if args.buffer < 16 or args.buffer > 16384:
-        raise ParameterError(f"--buffer {args.buffer} must be between 16 and 16384 frames")
-    if args.hop < 1:
-        raise ParameterError(f"--hop {args.hop} must be a positive number of samples")
+    from ..engine import HOP_MAX, HOP_MIN
+    from ..stream import BUFFER_MAX, BUFFER_MIN
+
+    if not BUFFER_MIN <= args.buffer <= BUFFER_MAX:
+        raise ParameterError(f"--buffer {args.buffer} must be from {BUFFER_MIN} to {BUFFER_MAX} frames")
+    if not HOP_MIN <= args.hop <= HOP_MAX:
+        raise ParameterError(f"--hop {args.hop} must be from {HOP_MIN} to {HOP_MAX} samples")
     if args.preset and not Path(args.preset).is_file():
         raise ParameterError(f"--preset {args.preset}: no such file")
     device = int(args.device) if args.device is not None and args.device.strip().isdigit() else args.device

@@ -1,0 +1,26 @@
+"""``manne devices``: list the audio output devices (the default is marked with ``*``)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    return sub.add_parser("devices", help="list audio output devices",
+                          description="List the output devices PortAudio finds; `*` marks the default. "
+                          "Pass an index or part of a name to --device of `manne synth`.")
+
+
+def run(args) -> int:
+    from ..stream import no_device_error, list_output_devices
+
+    devices = list_output_devices()
+    if not devices:
+        raise no_device_error()
+    width = max(len(d["name"]) for d in devices)
+    print("output devices (* = default):")
+    for d in devices:
+        mark = "*" if d["default"] else " "
+        print(f"  {mark} {d['index']:3d}  {d['name']:<{width}}  {d['host_api']:<8} "
+              f"{d['channels']:3d} ch  {d['default_rate']:.0f} Hz")
+    return 0

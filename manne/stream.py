@@ -1,0 +1,236 @@
+"""Audio output through PortAudio: play an :class:`~manne.engine.Engine` on a sound device.
+
+PyAudio is imported only when a function here runs, so ``import manne.stream`` is cheap and works
+without it. Without PyAudio, or without any output device, the functions raise
+:class:`~manne.errors.AudioDeviceError`, whose message says how to install it.
+
+Thread contract: PortAudio calls :meth:`Engine.callback` on its own audio thread; the methods of
+:class:`AudioOut` are for the control thread. See :mod:`manne.engine` for the rules of each side.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+from .errors import AudioDeviceError, ParameterError
+
+BUFFER_MIN, BUFFER_MAX = 256, 2048
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Mute file descriptor 2: ALSA and JACK print pages of probing chatter when PortAudio starts."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _pyaudio():
+    try:
+        import pyaudio
+    except ImportError as exc:
+        raise AudioDeviceError(f"no audio output: PyAudio is not installed; {AudioDeviceError.INSTALL}") from exc
+    return pyaudio
+
+
+def _open_portaudio():
+    pyaudio = _pyaudio()
+    try:
+        with _quiet_stderr():
+            pa = pyaudio.PyAudio()
+    except Exception as exc:  # PortAudio raises OSError and others when it cannot start
+        raise AudioDeviceError(f"no audio output: PortAudio failed to start ({exc})") from exc
+    return pyaudio, pa
+
+
+def _devices(pa) -> list[dict]:
+    try:
+        default = pa.get_default_output_device_info()["index"]
+    except (OSError, IOError):
+        default = None
+    out = []
+    for i in range(pa.get_device_count()):
+        d = pa.get_device_info_by_index(i)
+        if int(d.get("maxOutputChannels", 0)) < 1:
+            continue
+        out.append({
+            "index": int(d["index"]),
+            "name": str(d["name"]),
+            "host_api": str(pa.get_host_api_info_by_index(d["hostApi"])["name"]),
+            "channels": int(d["maxOutputChannels"]),
+            "default_rate": float(d["defaultSampleRate"]),
+            "default": int(d["index"]) == default,
+        })
+    return out
+
+
+def no_device_error() -> AudioDeviceError:
+    """The error for a system where PortAudio finds no output device, with what to do about it."""
+    return AudioDeviceError(
+        "no audio output: PortAudio finds no output device. Connect or enable a sound card, or start a sound "
+        "server (PulseAudio/PipeWire: `pulseaudio --start`; in a container also `sudo apt-get install "
+        "libasound2-plugins` so ALSA can reach it), then check `manne devices`")
+
+
+def list_output_devices() -> list[dict]:
+    """The output devices PortAudio knows.
+
+    Returns
+    -------
+    devices : list of dict
+        Keys ``index`` (int), ``name`` (str), ``host_api`` (str), ``channels`` (int, output),
+        ``default_rate`` (float, Hz) and ``default`` (bool: the default output device).
+
+    Raises
+    ------
+    AudioDeviceError
+        If PyAudio is missing or PortAudio cannot start.
+    """
+    _, pa = _open_portaudio()
+    try:
+        return _devices(pa)
+    finally:
+        pa.terminate()
+
+
+def resolve_device(devices: list[dict], device: int | str | None) -> dict:
+    """Pick one of ``devices`` (from :func:`list_output_devices`).
+
+    ``None`` is the default device (else the first); an int, or a string of digits, is a device
+    index; any other string matches a name, exactly (case-insensitive) or as a substring (the
+    first device in index order).
+
+    Raises
+    ------
+    AudioDeviceError
+        If there are no devices or none matches.
+    """
+    if not devices:
+        raise no_device_error()
+    if device is None:
+        return next((d for d in devices if d["default"]), devices[0])
+    names = ", ".join(f"{d['index']}: {d['name']}" for d in devices)
+    if isinstance(device, int) or (isinstance(device, str) and device.strip().isdigit()):
+        idx = int(device)
+        for d in devices:
+            if d["index"] == idx:
+                return d
+        raise AudioDeviceError(f"device {idx} is not an output device; the output devices are {names}")
+    key = str(device).strip().lower()
+    exact = [d for d in devices if d["name"].lower() == key]
+    if exact:
+        return exact[0]
+    partial = [d for d in devices if key in d["name"].lower()]
+    if partial:
+        return partial[0]
+    raise AudioDeviceError(f"no output device matches {device!r}; the output devices are {names}")
+
+
+class AudioOut:
+    """A PortAudio output stream that plays an engine, mono float32 at the engine's rate.
+
+    Parameters
+    ----------
+    engine : Engine
+        Its :meth:`~manne.engine.Engine.callback` fills the buffers.
+    device : int or str, optional
+        Device index or a (substring of a) name; default the system's default output.
+    buffer : int
+        Frames per buffer, 256..2048 (512 at 44.1 kHz is 11.6 ms).
+
+    Raises
+    ------
+    ParameterError
+        If ``buffer`` is out of range.
+    AudioDeviceError
+        If PyAudio is missing, there is no output device, or ``device`` matches none.
+
+    Examples
+    --------
+    >>> with AudioOut(engine, device="pulse") as out:   # doctest: +SKIP
+    ...     time.sleep(5)
+    """
+
+    def __init__(self, engine, *, device: int | str | None = None, buffer: int = 512):
+        if isinstance(buffer, bool) or not isinstance(buffer, int) or not BUFFER_MIN <= buffer <= BUFFER_MAX:
+            raise ParameterError(f"buffer={buffer} must be an integer from {BUFFER_MIN} to {BUFFER_MAX} frames")
+        self.engine = engine
+        self.buffer = buffer
+        self._pyaudio, self._pa = _open_portaudio()
+        try:
+            self.device = resolve_device(_devices(self._pa), device)
+        except Exception:
+            self._pa.terminate()
+            self._pa = None
+            raise
+        self._stream = None
+
+    @property
+    def active(self) -> bool:
+        """Whether the stream is playing."""
+        return self._stream is not None and self._stream.is_active()
+
+    @property
+    def latency(self) -> float | None:
+        """PortAudio's output latency of the open stream in seconds (None before :meth:`start`)."""
+        return None if self._stream is None else float(self._stream.get_output_latency())
+
+    def start(self) -> "AudioOut":
+        """Open the stream (once) and start playing."""
+        if self._pa is None:
+            raise AudioDeviceError("this audio output was closed; create a new AudioOut")
+        if self._stream is None:
+            pyaudio = self._pyaudio
+            try:
+                with _quiet_stderr():
+                    self._stream = self._pa.open(
+                        format=pyaudio.paFloat32, channels=1, rate=int(self.engine.sr), output=True,
+                        output_device_index=self.device["index"], frames_per_buffer=self.buffer,
+                        stream_callback=self.engine.callback, start=False)
+            except Exception as exc:  # OSError: invalid sample rate, device busy, ...
+                raise AudioDeviceError(
+                    f"cannot open audio output {self.device['name']!r} at {self.engine.sr} Hz ({exc}); "
+                    "pick another with --device (see `manne devices`)") from exc
+        if not self._stream.is_active():
+            self._stream.start_stream()
+        return self
+
+    def stop(self) -> None:
+        """Stop playing; :meth:`start` resumes."""
+        if self._stream is not None and self._stream.is_active():
+            self._stream.stop_stream()
+
+    def close(self) -> None:
+        """Stop, close the stream and release PortAudio. Safe to call twice."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                if stream.is_active():
+                    stream.stop_stream()
+            finally:
+                stream.close()
+        pa, self._pa = self._pa, None
+        if pa is not None:
+            pa.terminate()
+
+    def __enter__(self) -> "AudioOut":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
