@@ -576,6 +576,7 @@ class Engine:
 
         # 1. control, hop by hop: smoothed z, note crossfade, volume; which hops need a decode
         dec_z, dec_note = [], []
+        fading_any = False
         plan = []  # per hop: (decode row or -1 for the cached decode, fade start?, fade g or None)
         vols = np.empty(k + 1)
         vols[0] = self._vol
@@ -614,13 +615,19 @@ class Engine:
                 g = min(1.0, self._fade_i / self._n_fade)
                 self._fading = self._fade_i < self._n_fade
             plan.append((row, fade_start, g))
+            fading_any = fading_any or g is not None
             vols[i + 1] = vols[i] + self._a * (p.volume - vols[i])
             if abs(vols[i + 1] - p.volume) < 1e-5:
                 vols[i + 1] = p.volume
         self._vol = float(vols[-1])
 
         # 2. decode the hops that need it, in one batch
-        D = self._decoder.many(np.stack(dec_z), np.asarray(dec_note)) if dec_z else None
+        if not dec_z:
+            D = None
+        elif len(dec_z) == 1:  # the common real-time case: no stacking, no allocation
+            D = self._decoder.one(dec_z[0], dec_note[0])[None, :]
+        else:
+            D = self._decoder.many(np.stack(dec_z), np.asarray(dec_note))
 
         # 3. magnitudes, in order (a crossfade starts from whatever the previous hop played)
         mags = np.empty((k, self.n_bins), dtype=np.float32)
@@ -643,7 +650,7 @@ class Engine:
         self._fade_from = fade_from
         if D is not None:
             self._dec = D[-1].copy()
-        changed = D is not None or any(g is not None for _, _, g in plan)
+        changed = D is not None or fading_any
         if changed or self.last_spectrum is None:
             self.last_spectrum = mags[-1].copy()
         self._mag = mags[-1].copy() if changed or self._mag is None else self._mag

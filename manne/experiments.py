@@ -267,7 +267,8 @@ def run_experiments(
             if e.latent in (2, 3):
                 mesh = mesh_accuracy(ae, points=points if e.latent == 2 else points_3d)
                 write_csv(mesh, pdir / "mesh.csv")
-                drawn = plot_mesh(mesh, title=f"{cname} / {e.name}: predicted note over a {mesh.points}^{e.latent} grid")
+                drawn = plot_mesh(mesh, title=f"{cname} / {e.name}: predicted note over a {mesh.points}^{e.latent} grid; "
+                                  "red: edge of the region that plays the note")
                 figs["mesh"] = save_figure(drawn.fig, pdir / "mesh.png")
             res = RunResult(cname, e.name, mdir, status, metrics.get("test_mse"), metrics.get("val_mse"),
                             float(metrics.get("training_seconds") or 0.0), int(metrics.get("epochs") or 0), mesh, figs)

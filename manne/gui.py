@@ -26,14 +26,18 @@ import tkinter as tk
 import tkinter.font as tkfont
 from pathlib import Path
 from tkinter import filedialog, messagebox, ttk
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from .dsp import NOTE_NAMES
-from .errors import ManneError, ModelError
+from .errors import ManneError, ParameterError
 from .forward import Autoencoder
 from .presets import PHASE_MODES, Preset, load_preset, save_preset
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .stream import AudioOut
 
 KEYBOARD = "awsedftgyhuj"
 """Computer keys that play C, C#, D, D#, E, F, F#, G, G#, A, A#, B."""
@@ -204,18 +208,20 @@ class SynthWindow:
     model_dir : its directory (shown in the title and saved in presets)
     engine : manne.engine.Engine playing ``ae``
     audio : manne.stream.AudioOut, optional
-        The output stream feeding from ``engine``. None means no audio output: Play is disabled
-        and the status line says why (``audio_error``); rendering and recording still work.
-    audio_error : str, optional, why there is no audio output
+        The output stream feeding from ``engine``. None means no audio output: Play and Record
+        are disabled and the status line says why (``audio_error``); rendering still works.
+    audio_error : str, optional, why there is no audio output (an AudioDeviceError message)
     device, buffer : the output device and buffer size, used again when a new model is opened
     open_audio : callable(engine) -> AudioOut, optional
         Builds the stream for a new engine after "Open model..."; by default
         ``manne.stream.AudioOut(engine, device=device, buffer=buffer)``.
+    playing : bool, whether ``audio`` was already started (the window shows Pause)
+    preset : Preset, optional, the initial sliders, note, volume and phase (else the engine's)
     """
 
-    def __init__(self, root: tk.Misc, ae: Autoencoder, model_dir: str | os.PathLike, *, engine,
-                 audio=None, audio_error: str | None = None, device=None, buffer: int = 512,
-                 open_audio: Callable | None = None, playing: bool = False, preset: Preset | None = None):
+    def __init__(self, root: tk.Misc, ae: Autoencoder, model_dir: str | os.PathLike, *, engine: Engine,
+                 audio: AudioOut | None = None, audio_error: str | None = None, device=None, buffer: int = 512,
+                 open_audio: Callable[[Engine], AudioOut] | None = None, playing: bool = False, preset: Preset | None = None):
         self.root = root
         self.ae = ae
         self.model_dir = Path(model_dir)
@@ -236,7 +242,7 @@ class SynthWindow:
         self._preview: np.ndarray | None = None
         self.closed = False
         if preset is not None and len(preset.z) != ae.latent:
-            raise ModelError(f"preset z has {len(preset.z)} values; the model {self.model_name} has {ae.latent}")
+            raise ParameterError(f"preset z has {len(preset.z)} values; the model {self.model_name} has {ae.latent}")
         params = engine.params
         lo, hi = np.asarray(ae.latent_range, dtype=np.float64)
         self.z = np.clip(np.asarray(preset.z if preset else params.z, dtype=np.float64), lo, hi)
@@ -298,10 +304,11 @@ class SynthWindow:
         ttk.Separator(bar, orient="vertical").pack(side="left", fill="y", padx=8)
         self.play_button = ttk.Button(bar, text=play_text, width=9, command=self.toggle_play, takefocus=False)
         self.play_button.pack(side="left")
-        if self.audio is None:
-            self.play_button.state(["disabled"])
         self.record_button = ttk.Button(bar, text="● Record…", width=11, command=self.toggle_record, takefocus=False)
         self.record_button.pack(side="left", padx=(4, 0))
+        if self.audio is None:
+            self.play_button.state(["disabled"])
+            self.record_button.state(["disabled"])
         ttk.Separator(bar, orient="vertical").pack(side="left", fill="y", padx=8)
         self.render_button = ttk.Button(bar, text="Render", command=self.render_dialog, takefocus=False)
         self.render_button.pack(side="left")
@@ -404,7 +411,7 @@ class SynthWindow:
         hint = "Keys A W S E D F T G Y H U J play C … B · space: play/pause"
         if absent:
             hint += f" · grey italic: not in corpus ({' '.join(absent)})"
-        self.notes_hint = ttk.Label(self.notes_frame, text=hint, style="Hint.TLabel", wraplength=640)
+        self.notes_hint = ttk.Label(self.notes_frame, text=hint, style="Hint.TLabel")
         self.notes_hint.pack(side="top", anchor="w", pady=(4, 0))
 
         a = self.ae.analysis
@@ -480,7 +487,10 @@ class SynthWindow:
 
     def play(self) -> None:
         """Start the output stream (nothing happens without an audio device)."""
-        if self.audio is None or self.playing:
+        if self.audio is None:
+            self.message_var.set("No audio output; Render still works")
+            return
+        if self.playing:
             return
         try:
             self.audio.start()
@@ -502,6 +512,9 @@ class SynthWindow:
     def toggle_record(self) -> None:
         if self.recording is not None:
             self.stop_recording()
+            return
+        if self.audio is None:
+            self.message_var.set("Recording needs audio output; Render still works")
             return
         path = filedialog.asksaveasfilename(parent=self.root, title="Record to WAV", defaultextension=".wav",
                                             filetypes=[("WAV audio", "*.wav")],
@@ -597,7 +610,7 @@ class SynthWindow:
             self._error("Render failed", str(exc))
 
     # ---------------------------------------------------------------- models and presets
-    def _new_engine(self, ae: Autoencoder):
+    def _new_engine(self, ae: Autoencoder) -> Engine:
         """An engine like the current one (hop, phase, volume, seed) on ``ae``, set to the current sound."""
         e = self.engine
         engine = type(e)(ae, sr=ae.analysis.sr, hop_length=e.hop_length, phase=self.phase_var.get(),
@@ -644,13 +657,14 @@ class SynthWindow:
         self._load_model_widgets()
         self.engine.set_z(self.z.copy())
         self.engine.set_note(int(self.note_var.get()))
-        self.play_button.state(["!disabled"] if audio is not None else ["disabled"])
+        for button in (self.play_button, self.record_button):
+            button.state(["!disabled"] if audio is not None else ["disabled"])
         if was_playing:
             self.play()
         self.message_var.set(f"Opened {self.model_name}")
         self._refresh_status()
 
-    def _make_audio(self, engine):
+    def _make_audio(self, engine: Engine) -> AudioOut:
         if self._open_audio is not None:
             return self._open_audio(engine)
         from .stream import AudioOut
@@ -666,7 +680,7 @@ class SynthWindow:
     def apply_preset(self, preset: Preset) -> None:
         """Set sliders, note, volume and phase from ``preset`` (on the current model)."""
         if len(preset.z) != self.ae.latent:
-            raise ModelError(f"preset z has {len(preset.z)} values; the model {self.model_name} has {self.ae.latent}")
+            raise ParameterError(f"preset z has {len(preset.z)} values; the model {self.model_name} has {self.ae.latent}")
         self.set_z(preset.z)
         self.set_note(preset.note_index)
         self.set_volume(preset.volume)
@@ -764,6 +778,8 @@ class SynthWindow:
             self.audio.close()  # stops the stream: no more blocks reach the recording
         self.playing = False
         self.stop_recording()
+        if self.rendering is not None:
+            self.rendering.join()  # let a render finish its file rather than leave a partial one
         self.root.destroy()
 
 

@@ -189,40 +189,50 @@ def _pad(lim: np.ndarray, frac: float = 0.03) -> tuple[float, float]:
 
 
 def read_history(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Columns of a model directory's ``history.csv`` as float arrays (``epoch``, ``loss``, ``val_loss``, ...).
+    """Columns of a model directory's ``history.csv`` as float arrays (``epoch``, ``loss``, ``mse``, ``val_mse``, ...).
 
     Raises
     ------
     ParameterError
-        If the file lacks the ``epoch`` and ``loss`` columns.
+        If the file lacks an ``epoch`` column, or both ``loss`` and ``mse``.
     """
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     cols = {k: np.array([float(r[k]) if r[k] not in ("", None) else np.nan for r in rows]) for k in (rows[0] if rows else {})}
-    if "epoch" not in cols or "loss" not in cols:
-        raise ParameterError(f"{path}: not a training history (needs epoch and loss columns)")
+    if "epoch" not in cols or not ({"loss", "mse"} & set(cols)):
+        raise ParameterError(f"{path}: not a training history (needs epoch and loss or mse columns)")
     return cols
 
 
 def plot_training(history: Mapping[str, np.ndarray] | str | os.PathLike, *, ax=None, title: str | None = None) -> list:
-    """Training and validation loss per epoch on a log scale, the best validation epoch marked.
+    """Training and validation error per epoch on a log scale, the best validation epoch marked.
+
+    Reads either history format: ``mse``/``val_mse`` (reconstruction error; ``loss`` then also holds
+    the weight and KL penalties and is drawn dashed when it differs) or the older ``loss``/``val_loss``.
 
     Parameters
     ----------
-    history : mapping with ``epoch``, ``loss`` and optionally ``val_loss`` arrays, shape (n_epochs,),
-        or the path of a ``history.csv``
+    history : mapping of column name to array, shape (n_epochs,), with ``epoch`` and ``loss`` or
+        ``mse``; or the path of a ``history.csv``
 
     Returns
     -------
-    lines : list of Line2D, the train curve, then the validation curve and best-epoch marker if present
+    lines : list of Line2D, labelled "train", optionally "train loss (with penalties)", then
+        "validation" and "best (epoch N)" when there is a validation column
     """
     h = read_history(history) if isinstance(history, (str, os.PathLike)) else history
     if ax is None:
         ax = _figure(None, (6.4, 4.2)).subplots()
     epoch = np.asarray(h["epoch"])
+    nan = np.full(len(epoch), np.nan)
     style = dict(marker="o", ms=3) if len(epoch) < 30 else {}
-    lines = ax.plot(epoch, h["loss"], "-", color="0.2", label="train", **style)
-    val = np.asarray(h.get("val_loss", np.full(len(epoch), np.nan)), dtype=float)
+    train = np.asarray(h["mse"] if "mse" in h else h["loss"], dtype=float)
+    val = np.asarray(h["val_mse"] if "val_mse" in h else h.get("val_loss", nan), dtype=float)
+    lines = ax.plot(epoch, train, "-", color="0.2", label="train", **style)
+    if "mse" in h and "loss" in h:
+        loss = np.asarray(h["loss"], dtype=float)
+        if np.isfinite(loss).any() and not np.allclose(loss, train, rtol=1e-3, equal_nan=True):
+            lines += ax.plot(epoch, loss, "--", color="0.55", lw=0.9, label="train loss (with penalties)")
     if np.isfinite(val).any():
         lines += ax.plot(epoch, val, "-", color="tab:orange", label="validation", **style)
         best = int(np.nanargmin(val))
@@ -310,7 +320,8 @@ def plot_mesh(result, *, fig=None, cmap: str = NOTE_CMAP, title: str | None = No
     For 2 neurons each panel is the whole grid. For 3 or more, each panel is the z1-z2 slice with
     the other neurons fixed at the grid value nearest the middle of their range (said in the
     title); the percentages are over the full grid. Notes absent from the training corpus are
-    marked "(unseen)"; notes not computed leave their panel empty.
+    marked "(unseen)"; notes not computed leave their panel empty. A red line outlines the region
+    where the predicted note is the conditioning note.
 
     Parameters
     ----------
@@ -347,6 +358,11 @@ def plot_mesh(result, *, fig=None, cmap: str = NOTE_CMAP, title: str | None = No
             m = m[(slice(None), slice(None)) + (mid,) * (d - 2)]
         image = ax.imshow(m.T, origin="lower", extent=extent, cmap=cm, vmin=-0.5, vmax=11.5,
                           interpolation="nearest", aspect="auto")
+        acc = r.accuracy_of(n)
+        if 0 < acc < 1:  # outline where the note comes out, readable whatever the colours
+            xs = np.linspace(extent[0], extent[1], m.shape[0])
+            ys = np.linspace(extent[2], extent[3], m.shape[1])
+            ax.contour(xs, ys, (m == n).T.astype(float), levels=[0.5], colors="tab:red", linewidths=1.2)
         seen = n in r.present
         ax.set_title(f"{NOTE_NAMES[n]}: {100 * r.accuracy_of(n):.0f}%" + ("" if seen else " (unseen)"),
                      fontsize="medium", color="black" if seen else "0.45")
@@ -359,13 +375,31 @@ def plot_mesh(result, *, fig=None, cmap: str = NOTE_CMAP, title: str | None = No
         cb = fig.colorbar(image, ax=axes, ticks=np.arange(12), shrink=0.8, label="predicted note")
         cb.ax.set_yticklabels(NOTE_NAMES)
     if title is None:
-        title = f"predicted note over a {r.points}^{d} grid, decoder conditioned on each note"
-        if d > 2:
-            vals = [np.linspace(lo[k], hi[k], r.points)[mid] for k in range(2, d)]
-            fixed = ", ".join(f"z{k + 3} = {v:.3g}" for k, v in enumerate(vals))
-            title += f"\nslice z1-z2 at {fixed} (grid value nearest the middle); % over the full grid"
+        title = f"predicted note over a {r.points}^{d} grid, decoder conditioned on each note (red: edge of the region that plays it)"
+    if d > 2:
+        vals = [np.linspace(lo[k], hi[k], r.points)[mid] for k in range(2, d)]
+        fixed = ", ".join(f"z{k + 3} = {v:.3g}" for k, v in enumerate(vals))
+        title += f"\nmaps: the z1-z2 slice at {fixed} (grid value nearest the middle); percentages: the full grid"
     fig.suptitle(title)
     return drawn
+
+
+def held_out_frames(corpus, n: int, *, split: str = "test") -> np.ndarray:
+    """Up to ``n`` frame indices of ``split`` for reconstruction plots: first the middle frame of
+    each note (so several notes show), then evenly spaced frames; sorted."""
+    idx = corpus.indices(split)
+    notes = corpus.note[idx]
+    pick: list[int] = []
+    for note in np.unique(notes):
+        sel = idx[notes == note]
+        pick.append(int(sel[len(sel) // 2]))
+    pick = pick[:n]
+    for i in idx[np.linspace(0, len(idx) - 1, min(n, len(idx))).round().astype(int)]:
+        if len(pick) >= n:
+            break
+        if int(i) not in pick:
+            pick.append(int(i))
+    return np.array(sorted(pick), dtype=np.int64)
 
 
 def write_model_plots(ae, corpus, model_dir: str | os.PathLike, out: str | os.PathLike, *, frames: int = 4, dpi: int = 120) -> list[Path]:
@@ -398,7 +432,7 @@ def write_model_plots(ae, corpus, model_dir: str | os.PathLike, out: str | os.Pa
     written = []
     idx = corpus.indices("train")
     z = ae.encode(corpus.S[idx], corpus.note[idx], corpus.clip[idx])
-    d = plot_embedding(z, corpus.note[idx], ranges=ae.latent_range)
+    d = plot_embedding(z, corpus.note[idx])  # zoomed on the codes: a sigmoid model often uses a corner of [0, 1]
     written.append(save_figure(d.fig, out / "embedding.png", dpi=dpi))
     history = model_dir / "history.csv"
     if history.is_file():
@@ -406,17 +440,19 @@ def write_model_plots(ae, corpus, model_dir: str | os.PathLike, out: str | os.Pa
         written.append(save_figure(lines[0].figure, out / "training.png", dpi=dpi))
     else:
         print(f"no {history}; skipping training.png")
-    test = corpus.indices("test")
-    if len(test) == 0:
-        test = corpus.indices("val") if len(corpus.indices("val")) else idx
-    pick = test[np.linspace(0, len(test) - 1, min(frames, len(test))).round().astype(int)]
+    split = next((s for s in ("test", "val") if len(corpus.indices(s))), "train")
+    pick = held_out_frames(corpus, frames, split=split)
     S = corpus.S[pick]
     R = ae.reconstruct(S, corpus.note[pick], corpus.clip[pick])
-    d = plot_reconstruction(S, R, sr=ae.analysis.sr, n_fft=ae.analysis.n_fft, note=corpus.note[pick])
-    d.fig.suptitle(f"reconstruction of {len(pick)} held-out frames")
+    seen = set(ae.notes_present)
+    labels = [f"{NOTE_NAMES[corpus.note[i]]}{'' if corpus.note[i] in seen else ' (not in training set)'}, "
+              f"frame {corpus.frame[i]} of clip {corpus.clip[i]}: MSE {np.mean((S[k] - R[k]) ** 2):.1e}"
+              for k, i in enumerate(pick)]
+    d = plot_reconstruction(S, R, sr=ae.analysis.sr, n_fft=ae.analysis.n_fft, labels=labels)
+    d.fig.suptitle(f"reconstruction of {len(pick)} {split} frames")
     written.append(save_figure(d.fig, out / "reconstruction.png", dpi=dpi))
     return written
 
 
 __all__ = ["Drawn", "NOTE_CMAP", "use_agg", "note_colors", "note_cmap", "save_figure", "pca_2d", "plot_embedding",
-           "read_history", "plot_training", "plot_reconstruction", "plot_mesh", "write_model_plots"]
+           "read_history", "plot_training", "plot_reconstruction", "plot_mesh", "held_out_frames", "write_model_plots"]

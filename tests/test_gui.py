@@ -92,10 +92,19 @@ def xdotool(*args: str) -> None:
 
 
 def focus(win) -> None:
-    win.root.lift()
+    """Give the window the X input focus with xdotool.
+
+    The focus must go to Tk's wrapper window (the one that carries the title), not to
+    ``winfo_id()``, or Tk never sees a FocusIn and drops the keys; it is found by its title.
+    """
     pump(win, 0.1)
-    xdotool("windowfocus", "--sync", str(int(win.root.wm_frame(), 16)))
+    found = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--name", "^manne .+$"],
+                           capture_output=True, text=True, timeout=20, check=True)
+    inner = win.root.winfo_id()
+    wrapper = min((int(w) for w in found.stdout.split()), key=lambda w: abs(w - inner))
+    xdotool("windowfocus", "--sync", str(wrapper))
     pump(win, 0.1)
+    assert win.root.focus_get() is not None, "Tk did not receive the focus"
 
 
 def drag_slider(win, scale, value: float) -> None:
@@ -169,7 +178,7 @@ def test_no_audio_status_and_screenshot(window):
     status = win.status_var.get()
     assert "No audio output: test has no sound card. Rendering still works." in status
     assert f"model {win.model_name}" in status
-    assert win.play_button.instate(["disabled"])
+    assert win.play_button.instate(["disabled"]) and win.record_button.instate(["disabled"])
     assert win.root.title() == f"manne — {win.model_name}"
     assert len(win.spectrum.points) > 20  # the decoded spectrum is drawn even without audio
     assert win.root.winfo_width() >= 720 and win.root.winfo_height() >= 520
@@ -189,13 +198,11 @@ def test_spectrum_follows_engine_while_playing(window):
     win.playing = False
 
 
-def test_close_while_recording_finishes_the_wav(window, tmp_path, monkeypatch):
-    import manne.gui
-
+def test_close_while_recording_finishes_the_wav(window, tmp_path):
     path = tmp_path / "take.wav"
-    monkeypatch.setattr(manne.gui.filedialog, "asksaveasfilename", lambda **kw: str(path))
     win, engine = window, window.engine
-    win.toggle_record()
+    assert win.record_button.instate(["disabled"])  # no stream, nothing to record from the button
+    win.start_recording(path)  # what the Record button does once its save dialog returns a name
     assert win.recording == path
     for _ in range(20):  # the audio thread's blocks, 0.23 s
         engine.callback(None, 512, None, 0)
@@ -318,7 +325,7 @@ def test_manne_synth_command_end_to_end(xvfb, tiny_model, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "manne.cli", "synth", str(tiny_model), "--buffer", "1024"],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        found = subprocess.run(["xdotool", "search", "--sync", "--name", f"manne — {tiny_model.name}"],
+        found = subprocess.run(["xdotool", "search", "--sync", "--name", f"^manne .+ {tiny_model.name}$"],
                                capture_output=True, text=True, timeout=60)
         assert found.returncode == 0, proc.stderr.read() if proc.poll() is not None else found.stderr
         wid = found.stdout.split()[0]
@@ -331,3 +338,46 @@ def test_manne_synth_command_end_to_end(xvfb, tiny_model, tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, err
+
+
+def test_synth_bad_arguments(xvfb, tiny_model, capsys):
+    assert cli_main(["synth", str(tiny_model), "--buffer", "100"]) != 0
+    assert "--buffer 100 must be from 256 to 2048 frames" in capsys.readouterr().err
+    assert cli_main(["synth", str(tiny_model), "--preset", "/nonexistent/p.json"]) != 0
+    assert "--preset /nonexistent/p.json: no such file" in capsys.readouterr().err
+
+
+def test_with_a_real_audio_output(xvfb, ae, tiny_model):
+    """Play, pause, record and reopen with a real stream; skipped where PortAudio has no output device."""
+    import tkinter as tk
+
+    from manne.engine import Engine
+    from manne.errors import AudioDeviceError
+    from manne.gui import SynthWindow
+    from manne.stream import AudioOut
+
+    engine = Engine(ae, sr=ae.analysis.sr)
+    try:
+        audio = AudioOut(engine, buffer=512)
+    except AudioDeviceError as exc:
+        pytest.skip(str(exc))
+    root = tk.Tk(className="manne")
+    win = SynthWindow(root, ae, tiny_model, engine=engine, audio=audio)
+    try:
+        assert win.play_button.instate(["!disabled"])
+        win.toggle_play()
+        assert win.playing and audio.active
+        deadline = time.monotonic() + 10
+        while engine.last_spectrum is None and time.monotonic() < deadline:
+            pump(win, 0.05)
+        assert engine.last_spectrum is not None  # the stream's callback runs
+        pump(win, 0.3)
+        assert "playing · CPU" in win.status_var.get() and "underruns" in win.status_var.get()
+        win.toggle_play()
+        assert not win.playing and not audio.active
+        win.toggle_play()
+        win.load_model(tiny_model)  # a new engine and stream; playing goes on
+        assert win.playing and win.audio is not audio and win.audio.active
+    finally:
+        win.close()
+    assert not win.audio.active

@@ -168,7 +168,11 @@ def run(args) -> int:
     else:
         z = parse_z(args.z, latent=latent, lo=lo, hi=hi) if args.z is not None else [(a + b) / 2 for a, b in zip(lo, hi)]
         notes = info.get("corpus", {}).get("notes_present") or [0]
-        note = note_index(args.note) if args.note is not None else int(notes[0])
+        try:
+            note = note_index(args.note) if args.note is not None else int(notes[0])
+        except ParameterError:
+            raise ParameterError(f"--note {args.note!r} is not a note; use a name ({', '.join(NOTE_NAMES)}, or flats "
+                                 "like Bb) or a number 0-11") from None
         seconds = args.seconds if args.seconds is not None else 4.0
 
     import numpy as np

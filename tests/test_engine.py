@@ -1,0 +1,374 @@
+"""The real-time engine against a slow, obvious overlap-add; continuity; level; controls; callback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from manne.dsp import noise_phase
+from manne.engine import (PA_CONTINUE, PA_OUTPUT_UNDERFLOW, TARGET_DBFS, TYPICAL_PARTIALS, Engine, FastDecoder,
+                          soft_limit)
+from manne.errors import OutputExistsError, ParameterError
+from manne.forward import Autoencoder
+
+Z_A = [0.3, 0.6]
+Z_B = [0.9, 0.1]
+NOTE_E, NOTE_A = 4, 9  # both in the tiny model's corpus (C major scale)
+
+
+@pytest.fixture(scope="module")
+def ae(tiny_model) -> Autoencoder:
+    return Autoencoder.load(tiny_model)
+
+
+def make(ae, **kw) -> Engine:
+    e = Engine(ae, **kw)
+    e.set_z(Z_A)
+    e.set_note(NOTE_E)
+    return e
+
+
+def rms_db(y: np.ndarray) -> float:
+    return 20 * np.log10(np.sqrt(np.mean(np.asarray(y, np.float64) ** 2)))
+
+
+# ---- the fast path against a slow reference ------------------------------------------------
+
+def reference_overlap_add(S: np.ndarray, *, phase: str, n_frames: int, hop: int, n_fft: int, table: np.ndarray) -> np.ndarray:
+    """Plain overlap-add of ``n_frames`` frames of one magnitude spectrum ``S`` (n_bins,).
+
+    Each frame: give S a phase, ``np.fft.irfft``, multiply by a periodic Hann window, add at t*hop.
+    The sum is divided by the sum of the overlapping windows (coherent frames: amplitudes add) or
+    by the root of the sum of their squares (noise frames: powers add).
+    """
+    n = np.arange(n_fft)
+    w = 0.5 - 0.5 * np.cos(2 * np.pi * n / n_fft)
+    k = np.arange(len(S))
+    acc = np.zeros(n_frames * hop + n_fft)
+    norm = np.zeros(n_frames * hop + n_fft)
+    ph = table[0].astype(np.float64)
+    for t in range(n_frames):
+        if phase == "noise":
+            ph = table[t % len(table)].astype(np.float64)
+        elif t > 0:
+            ph = ph + 2 * np.pi * k * hop / n_fft
+        x = np.fft.irfft(S * np.exp(1j * ph), n=n_fft)
+        acc[t * hop : t * hop + n_fft] += w * x
+        norm[t * hop : t * hop + n_fft] += w if phase == "coherent" else w ** 2
+    out = np.zeros_like(acc)
+    full = slice(n_fft - hop, n_frames * hop)  # where every overlapping frame is present
+    out[full] = acc[full] / (norm[full] if phase == "coherent" else np.sqrt(norm[full]))
+    return out[: n_frames * hop]
+
+
+@pytest.mark.parametrize("phase", ["noise", "coherent"])
+@pytest.mark.parametrize("hop", [256, 1000])
+def test_engine_matches_reference_overlap_add(ae, phase, hop):
+    n_fft, T = ae.analysis.n_fft, 40
+    e = make(ae, phase=phase, hop_length=hop, volume=1.0, limiter=False)
+    y = e.process(T * hop)
+    S = ae.decode(np.array([Z_A]), NOTE_E)[0].astype(np.float64)
+    rows = max(64, 4 * -(-n_fft // hop))  # the documented table size
+    table = noise_phase(rows, ae.analysis.n_bins, seed=0)
+    np.testing.assert_array_equal(e.phase_table, table)
+    ref = reference_overlap_add(S, phase=phase, n_frames=T, hop=hop, n_fft=n_fft, table=table) * e.gain
+    full = slice(n_fft - hop, T * hop)
+    assert np.abs(ref[full]).max() > 0.01  # not comparing silence
+    np.testing.assert_allclose(y[full], ref[full], atol=1e-5)
+    # before full overlap the output fades in (no click at the start)
+    assert np.abs(y[:64]).max() < 0.1 * np.abs(y[full]).max()
+
+
+def test_fast_decoder_matches_forward_decode(ae):
+    dec = FastDecoder(ae)
+    rng = np.random.default_rng(0)
+    z = rng.uniform(0, 1, (20, ae.latent)).astype(np.float32)
+    notes = rng.integers(0, 12, 20)
+    ref = np.stack([ae.decode(z[i : i + 1], int(notes[i]))[0] for i in range(20)])
+    np.testing.assert_allclose(dec.many(z, notes), ref, atol=1e-6)
+    np.testing.assert_allclose(dec.many(z[:3], notes[:3]), ref[:3], atol=1e-6)  # the one-row-at-a-time path
+    np.testing.assert_allclose(dec.one(z[5], int(notes[5])), ref[5], atol=1e-6)
+    assert dec.Wz.flags.c_contiguous and dec.Wz.dtype == np.float32
+    assert all(W.flags.c_contiguous and W.dtype == np.float32 for W, _, _ in dec.layers)
+
+
+@pytest.mark.parametrize("sizes", [[1, 7, 255, 256, 257, 1000, 4097, 3, 11025, 513], [44100], [10007] * 5])
+def test_process_any_sizes_concatenate_to_one_call(ae, sizes):
+    n = sum(sizes)
+    whole = make(ae).process(n)
+    e = make(ae)
+    parts = np.concatenate([e.process(s) for s in sizes])
+    assert parts.dtype == np.float32 and parts.shape == (n,)
+    np.testing.assert_allclose(parts, whole, atol=1e-6)
+    assert make(ae).process(0).shape == (0,)
+
+
+# ---- level ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("phase", ["noise", "coherent"])
+def test_level_does_not_depend_on_the_hop(ae, phase):
+    levels = []
+    for hop in (64, 256, 1024):
+        e = make(ae, phase=phase, hop_length=hop, limiter=False)
+        levels.append(rms_db(e.render(4.0)[ae.analysis.n_fft :]))
+    assert max(levels) - min(levels) < 1.0, levels
+
+
+class FixedSpectrum:
+    """Stands in for the decoder: the same magnitude for every code."""
+
+    def __init__(self, S):
+        self.S = np.asarray(S, np.float32)
+
+    def one(self, z, note):
+        return self.S.copy()
+
+    def many(self, z, note):
+        return np.tile(self.S, (len(z), 1))
+
+
+def partials(n_bins: int, count: int, *, peak: float = 1.0) -> np.ndarray:
+    """``count`` bin-centred Hann-window partials of peak ``peak``: lobes [0.5, 1, 0.5] * peak."""
+    S = np.zeros(n_bins, np.float32)
+    for i in range(count):
+        k = 40 + 37 * i
+        S[k - 1 : k + 2] += peak * np.array([0.5, 1.0, 0.5])
+    return S
+
+
+@pytest.mark.parametrize("phase", ["noise", "coherent"])
+def test_typical_spectrum_plays_near_minus_12_dbfs(ae, phase):
+    e = make(ae, phase=phase, volume=1.0, limiter=False)
+    e._decoder = FixedSpectrum(partials(ae.analysis.n_bins, int(TYPICAL_PARTIALS)))
+    level = rms_db(e.render(4.0)[ae.analysis.n_fft :])
+    assert abs(level - TARGET_DBFS) < 1.0, level
+
+
+def test_soft_limit_is_smooth_and_never_exceeds_one():
+    x = np.linspace(-20, 20, 200001).astype(np.float32)
+    y = soft_limit(x.copy())
+    assert np.abs(y).max() <= 1.0
+    small = np.abs(x) <= 0.5
+    np.testing.assert_array_equal(y[small], x[small])  # transparent below the knee
+    assert np.all(np.diff(y) >= 0)  # monotonic
+    assert np.abs(np.diff(y)).max() <= np.abs(np.diff(x)).max() * 1.0001  # slope <= 1: no corner, no jump
+
+
+def test_loud_spectrum_is_limited_below_full_scale(ae):
+    e = make(ae, phase="coherent", volume=1.0)
+    e._decoder = FixedSpectrum(partials(ae.analysis.n_bins, 40, peak=3.0))
+    y = e.render(1.0)
+    assert 0.9 < np.abs(y).max() <= 1.0
+
+
+# ---- continuity -------------------------------------------------------------------------------
+
+def max_step(y: np.ndarray) -> float:
+    return float(np.abs(np.diff(y)).max())
+
+
+def jump_ratio(ae, phase: str, change) -> tuple[float, float]:
+    """(max step near a control jump / max step of the steady states, same for a hard splice)."""
+    e = make(ae, phase=phase)
+    before = e.render(1.0)
+    change(e)
+    after = e.render(1.0)
+    sr = e.sr
+    steady = max(max_step(before[sr // 2 :]), max_step(after[sr // 2 :]))
+    around = np.concatenate([before[-sr // 10 :], after[: sr // 4]])
+    # what a click would look like: the steady state of the new setting spliced in without any fade
+    f = make(ae, phase=phase)
+    change(f)
+    f.reset()
+    spliced = np.concatenate([before[-sr // 10 :], f.render(1.0)[sr // 2 :][: sr // 4]])
+    return max_step(around) / steady, max_step(spliced) / steady
+
+
+@pytest.mark.parametrize("phase", ["noise", "coherent"])
+@pytest.mark.parametrize("what", ["z", "note", "z+note", "volume"])
+def test_jumps_do_not_click(ae, phase, what):
+    changes = {
+        "z": lambda e: e.set_z(Z_B),
+        "note": lambda e: e.set_note(NOTE_A),
+        "z+note": lambda e: (e.set_z(Z_B), e.set_note(NOTE_A)),
+        "volume": lambda e: e.set_volume(0.1),
+    }
+    ratio, splice = jump_ratio(ae, phase, changes[what])
+    assert ratio < 1.5, f"{what} jump: max step {ratio:.2f}x the steady state"
+    assert splice > 2 * ratio  # the same change spliced in without a fade would count as a click
+
+
+def test_phase_switch_does_not_click(ae):
+    e = make(ae, phase="noise")
+    before = e.render(1.0)
+    e.set_phase("coherent")
+    after = e.render(1.0)
+    steady = max(max_step(before[22050:]), max_step(after[22050:]))
+    assert max_step(np.concatenate([before[-4410:], after[:11025]])) < 1.5 * steady
+
+
+def test_z_glides_and_then_the_magnitude_is_cached(ae):
+    e = make(ae, smoothing_s=0.03)
+    calls = []
+    real = e._decoder
+
+    class Counting:
+        def one(self, z, note):
+            calls.append(np.array(z))
+            return real.one(z, note)
+
+        def many(self, z, note):
+            calls.extend(np.array(z))
+            return real.many(z, note)
+
+    e._decoder = Counting()
+    e.render(0.5)
+    assert len(calls) == 1  # one decode at the start, then the cache
+    e.set_z(Z_B)
+    e.render(1.0)
+    glide = np.array(calls[1:])
+    assert len(glide) > 5  # several decodes on the way
+    assert np.all(np.diff(glide[:, 0]) >= 0)  # z1 rises monotonically from 0.3 to 0.9
+    np.testing.assert_allclose(glide[-1], Z_B, atol=1e-6)  # and lands exactly
+    n = len(calls)
+    e.render(0.5)
+    assert len(calls) == n  # converged: no more decodes
+    np.testing.assert_allclose(e.last_spectrum, ae.decode(np.array([Z_B]), NOTE_E)[0], atol=1e-6)
+
+
+# ---- automation -------------------------------------------------------------------------------
+
+def test_constant_automation_equals_a_plain_render(ae):
+    y = make(ae).render(1.5)
+    e = Engine(ae)
+    ya = e.render_automation([(0.0, *Z_A, "E"), (1.5, *Z_A, 4)])
+    assert ya.shape == (int(round(1.5 * 44100)),)
+    np.testing.assert_allclose(ya, y, atol=1e-6)
+
+
+def test_automation_interpolates_z_and_holds_the_note(ae):
+    e = Engine(ae, smoothing_s=0.0)
+    seen = []
+    real = e._decoder
+
+    class Spy:
+        def one(self, z, note):
+            seen.append((np.array(z), note))
+            return real.one(z, note)
+
+        def many(self, z, note):
+            seen.extend(zip(np.array(z), np.asarray(note)))
+            return real.many(z, note)
+
+    e._decoder = Spy()
+    y = e.render_automation([(0.0, 0.0, 0.0, "C"), (1.0, 1.0, 0.5, "G"), (2.0, 1.0, 0.5, "G")])
+    assert y.shape == (88200,) and np.isfinite(y).all()
+    z = np.array([s[0] for s in seen])
+    notes = np.array([s[1] for s in seen])
+    assert z[0, 0] == 0.0 and np.all(np.diff(z[:, 0]) >= 0) and abs(z[-1, 0] - 1.0) < 1e-6
+    hop_t = np.arange(len(seen)) * e.hop_length / e.sr  # decodes happen at every hop while z moves
+    mid = np.searchsorted(hop_t, 0.5)
+    np.testing.assert_allclose(z[mid], [hop_t[mid], hop_t[mid] / 2], atol=1e-6)
+    assert set(notes[hop_t < 0.99]) == {0} and notes[-1] == 7
+
+
+@pytest.mark.parametrize("rows, match", [
+    ([], "no keyframes"),
+    ([(0.0, 0.1, "C")], "expected time, 2 z values and a note"),
+    ([(1.0, 0.1, 0.2, "C"), (0.5, 0.1, 0.2, "C")], "earlier than the previous"),
+    ([(0.0, 0.1, 0.2, "H")], "keyframe 1: .*not a note"),
+    ([(0.0, 0.1, "x", "C")], "keyframe 1"),
+])
+def test_bad_automation(ae, rows, match):
+    with pytest.raises(ParameterError, match=match):
+        Engine(ae).render_automation(rows, seconds=1.0)
+
+
+# ---- controls and the callback ---------------------------------------------------------------
+
+def test_bad_parameters(ae):
+    with pytest.raises(ParameterError, match="hop_length=32 must be an integer from 64 to 1024"):
+        Engine(ae, hop_length=32)
+    with pytest.raises(ParameterError, match="hop_length=2048"):
+        Engine(ae, hop_length=2048)
+    with pytest.raises(ParameterError, match="sr=48000 differs"):
+        Engine(ae, sr=48000)
+    with pytest.raises(ParameterError, match="phase='loud'"):
+        Engine(ae, phase="loud")
+    e = Engine(ae)
+    with pytest.raises(ParameterError, match="z has 3 values; the model has 2"):
+        e.set_z([0.1, 0.2, 0.3])
+    with pytest.raises(ParameterError, match="finite"):
+        e.set_z([0.1, float("nan")])
+    with pytest.raises(ParameterError, match="not a note name"):
+        e.set_note("H")
+    with pytest.raises(ParameterError, match="volume=1.5 must be between 0 and 1"):
+        e.set_volume(1.5)
+    with pytest.raises(ParameterError, match="phase='random'"):
+        e.set_phase("random")
+    e.set_note("Bb")
+    assert e.params.note == 10
+
+
+def test_params_are_an_immutable_snapshot(ae):
+    e = Engine(ae)
+    z = np.array(Z_A)
+    e.set_z(z)
+    snap = e.params
+    z[0] = 0.99  # the caller's array is copied
+    assert snap.z[0] == pytest.approx(0.3)
+    with pytest.raises(ValueError):
+        snap.z[0] = 0.5
+    e.set_volume(0.5)
+    assert e.params is not snap and snap.volume == 0.8
+
+
+def test_callback_returns_float32_bytes_and_counts_underruns(ae):
+    e = make(ae)
+    data, flag = e.callback(None, 512, {}, 0)
+    assert flag == PA_CONTINUE and len(data) == 4 * 512
+    np.testing.assert_array_equal(np.frombuffer(data, np.float32), make(ae).process(512))
+    assert e.underruns == 0 and e.cpu_load > 0
+    e.callback(None, 512, {}, PA_OUTPUT_UNDERFLOW)
+    assert e.underruns == 1
+
+    def broken(n):
+        raise RuntimeError("boom")
+
+    e.process = broken
+    data, flag = e.callback(None, 300, {}, 0)
+    assert flag == PA_CONTINUE and data == bytes(4 * 300)  # silence
+    assert e.underruns == 2 and "boom" in e.last_error
+
+
+def test_recording_collects_blocks_and_writes_on_stop(ae, tmp_path):
+    e = make(ae)
+    path = tmp_path / "take.wav"
+    assert e.stop_recording() is None
+    e.start_recording(path)
+    for _ in range(10):
+        e.callback(None, 512, {}, 0)
+    assert e.recording and not path.exists()  # nothing is written by the callback
+    assert e.stop_recording() == path
+    info = sf.info(str(path))
+    assert info.samplerate == 44100 and info.frames == 5120 and info.channels == 1
+    e.callback(None, 512, {}, 0)  # not recording any more
+    assert sf.info(str(path)).frames == 5120
+    with pytest.raises(OutputExistsError, match="exists"):
+        e.start_recording(path)
+    e.start_recording(path, force=True)
+    e.callback(None, 256, {}, 0)
+    e.stop_recording()
+    assert sf.info(str(path)).frames == 256
+
+
+def test_engine_imports_no_heavy_libraries():
+    code = ("import sys, manne.engine, manne.stream; "
+            "bad = [m for m in ('tensorflow', 'keras', 'pyaudio', 'tkinter', 'matplotlib') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr

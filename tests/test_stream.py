@@ -1,0 +1,187 @@
+"""Audio output: device selection, clear errors, and a real stream through PulseAudio's null sink.
+
+The real-stream test starts a private PulseAudio daemon (its own ``XDG_RUNTIME_DIR``) with a null
+sink, plays the tiny model through PortAudio's ALSA ``pulse`` device and records the sink's monitor
+with ``parec``. It needs the ``pulseaudio`` and ``pulseaudio-utils`` packages (``bash
+scripts/setup.sh test`` installs them) and fails, rather than skips, without them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from manne.cli import main
+from manne.engine import Engine
+from manne.errors import AudioDeviceError, ParameterError
+from manne.forward import Autoencoder
+from manne.stream import AudioOut, list_output_devices, resolve_device
+
+SR = 44100
+DEVICES = [
+    {"index": 0, "name": "HDA Intel PCH: ALC3246 Analog (hw:0,0)", "host_api": "ALSA", "channels": 2, "default_rate": 44100.0, "default": False},
+    {"index": 3, "name": "pulse", "host_api": "ALSA", "channels": 32, "default_rate": 44100.0, "default": False},
+    {"index": 4, "name": "default", "host_api": "ALSA", "channels": 32, "default_rate": 44100.0, "default": True},
+]
+
+
+@pytest.fixture(scope="module")
+def engine_factory(tiny_model):
+    ae = Autoencoder.load(tiny_model)
+
+    def make(**kw):
+        e = Engine(ae, **kw)
+        e.set_z([0.3, 0.6])
+        e.set_note("E")
+        return e
+
+    return make
+
+
+# ---- without a sound server ---------------------------------------------------------------------
+
+def test_resolve_device_by_default_index_and_name():
+    assert resolve_device(DEVICES, None)["index"] == 4
+    assert resolve_device(DEVICES, 3)["name"] == "pulse"
+    assert resolve_device(DEVICES, "3")["name"] == "pulse"
+    assert resolve_device(DEVICES, "PULSE")["index"] == 3  # exact, case-insensitive
+    assert resolve_device(DEVICES, "alc3246")["index"] == 0  # substring
+    with pytest.raises(AudioDeviceError, match="device 7 is not an output device; the output devices are 0: HDA"):
+        resolve_device(DEVICES, 7)
+    with pytest.raises(AudioDeviceError, match="no output device matches 'usb'"):
+        resolve_device(DEVICES, "usb")
+    with pytest.raises(AudioDeviceError, match="no audio output: PortAudio finds no output device"):
+        resolve_device([], None)
+
+
+def test_buffer_size_is_checked_first(engine_factory):
+    for bad in (128, 4096, 512.0, True):
+        with pytest.raises(ParameterError, match="must be an integer from 256 to 2048"):
+            AudioOut(engine_factory(), buffer=bad)
+
+
+def test_missing_pyaudio_says_how_to_install_it(engine_factory, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pyaudio", None)  # makes `import pyaudio` raise ImportError
+    with pytest.raises(AudioDeviceError) as info:
+        AudioOut(engine_factory())
+    msg = str(info.value)
+    assert msg.startswith("no audio output: PyAudio is not installed")
+    assert "sudo apt-get install portaudio19-dev && .venv/bin/pip install pyaudio" in msg
+    assert "brew install portaudio" in msg
+    assert main(["devices"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("manne devices: error: no audio output: PyAudio is not installed")
+
+
+def test_audio_device_error_default_message():
+    assert str(AudioDeviceError()).startswith("no audio output: install PortAudio and PyAudio")
+
+
+# ---- a real stream ----------------------------------------------------------------------------
+
+def _pulse_env(runtime) -> dict:
+    env = dict(os.environ)
+    env["XDG_RUNTIME_DIR"] = str(runtime)
+    env["PULSE_SERVER"] = f"unix:{runtime}/pulse/native"
+    return env
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory):
+    """A private PulseAudio daemon with a null sink as the default sink; yields its environment."""
+    missing = [tool for tool in ("pulseaudio", "pactl", "parec") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not found: the real-stream test needs PulseAudio; install it with "
+                    "`sudo apt-get install pulseaudio pulseaudio-utils libasound2-plugins` (or `bash scripts/setup.sh test`)")
+    runtime = tmp_path_factory.mktemp("pulse-rt")
+    runtime.chmod(0o700)
+    env = _pulse_env(runtime)
+    started = False
+    if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
+        res = subprocess.run(
+            ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
+             "--load=module-null-sink sink_name=null", "--load=module-native-protocol-unix auth-anonymous=1"],
+            env=env, capture_output=True, text=True)
+        if res.returncode != 0:
+            pytest.fail(f"pulseaudio did not start: {res.stderr.strip()}")
+        started = True
+        deadline = time.monotonic() + 10
+        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
+            if time.monotonic() > deadline:
+                pytest.fail("pulseaudio started but does not answer `pactl info` within 10 s")
+            time.sleep(0.1)
+    subprocess.run(["pactl", "set-default-sink", "null"], env=env, check=True, capture_output=True)
+    saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "PULSE_SERVER")}
+    os.environ.update({k: env[k] for k in saved})  # for the ALSA pulse plugin inside this process
+    try:
+        yield env
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if started:
+            subprocess.run(["pulseaudio", "-k"], env=env, capture_output=True)
+
+
+def _device(devices) -> str:
+    names = [d["name"] for d in devices]
+    for name in ("pulse", "default"):
+        if name in names:
+            return name
+    pytest.fail(f"PortAudio shows no 'pulse' or 'default' device (install libasound2-plugins); it shows {names}")
+
+
+def test_devices_command_lists_pulse(pulse, capsys):
+    devices = list_output_devices()
+    assert any(d["name"] in ("pulse", "default") for d in devices)
+    assert sum(d["default"] for d in devices) == 1
+    assert main(["devices"]) == 0
+    out = capsys.readouterr().out
+    assert "output devices (* = default)" in out
+    assert any(line.lstrip().startswith("*") for line in out.splitlines()[1:])
+
+
+def test_real_stream_on_pulseaudio(pulse, engine_factory, tmp_path):
+    device = _device(list_output_devices())
+    capture = tmp_path / "capture.f32"
+    rec = subprocess.Popen(["parec", "-d", "null.monitor", "--format=float32le", f"--rate={SR}", "--channels=1",
+                            "--latency-msec=20", str(capture)], env=pulse, stderr=subprocess.PIPE)
+    engine = engine_factory(volume=0.8)
+    try:
+        time.sleep(0.5)  # parec is connected before the first sample plays
+        # 1024 frames (23 ms): a 2-core machine shared with other jobs needs the margin
+        with AudioOut(engine, device=device, buffer=1024) as out:
+            assert out.active and out.device["name"] == device
+            time.sleep(5.0)
+        assert not out.active
+        time.sleep(0.3)
+    finally:
+        rec.terminate()
+        _, err = rec.communicate(timeout=10)
+    assert engine.underruns == 0, f"{engine.underruns} underruns (last error: {engine.last_error})"
+    assert engine.last_error is None
+    assert engine.cpu_load < 0.5
+
+    y = np.fromfile(capture, dtype=np.float32)
+    loud = np.flatnonzero(np.abs(y) > 1e-4)
+    assert len(loud), f"the capture is silent ({len(y) / SR:.1f} s recorded; parec said: {err.decode().strip()})"
+    y = y[loud[0] : loud[-1]]
+    assert len(y) > 3 * SR, f"only {len(y) / SR:.2f} s of sound in the capture"
+    body = y[int(0.2 * SR) : -int(0.2 * SR)]  # away from the start and stop
+    silent_ms = 1e3 * np.sum(np.abs(body) < 1e-6) / SR
+    assert silent_ms < 50, f"{silent_ms:.0f} ms of dropouts in the capture"
+
+    ref = engine_factory(volume=0.8).render(5.0)[4096:]
+
+    def db(v):
+        return 20 * np.log10(np.sqrt(np.mean(np.asarray(v, np.float64) ** 2)))
+
+    assert abs(db(body) - db(ref)) < 3.0, f"captured {db(body):.1f} dBFS, engine.render {db(ref):.1f} dBFS"
