@@ -30,8 +30,12 @@ Changes are smoothed on the audio side: ``z`` and the volume follow their target
 filter per hop (time constant ``smoothing_s``), and a note change crossfades the magnitude from
 what was playing to the new note over ``smoothing_s``, so jumps do not click.
 
-This module imports NumPy only (plus :mod:`manne.dsp` and :mod:`manne.audio` for tables and WAV
-writing); no TensorFlow, Tk or PyAudio.
+The decoder runs on one BLAS thread by default (``blas_threads=1``): a multi-threaded
+matrix-vector product is faster on an idle machine but, when the other cores are busy, waiting for
+a helper thread turns a 0.2 ms decode into tens of milliseconds, which is a drop-out.
+
+This module needs NumPy only (with :mod:`manne.dsp` for the window and phase table and
+:mod:`manne.audio` for WAV writing); no TensorFlow, Tk or PyAudio.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ from .audio import write_wav
 from .dsp import hann, noise_phase, note_index
 from .errors import OutputExistsError, ParameterError
 from .forward import Autoencoder
+
+__all__ = ["Engine", "FastDecoder", "Params", "soft_limit", "limit_blas_threads", "PHASES"]
 
 PHASES = ("noise", "coherent")
 HOP_MIN, HOP_MAX = 64, 1024
@@ -95,7 +101,7 @@ def soft_limit(y: np.ndarray, *, knee: float = LIMIT_KNEE) -> np.ndarray:
     return y
 
 
-def blas_threads(n: int) -> bool:
+def limit_blas_threads(n: int) -> bool:
     """Cap the thread pool of the OpenBLAS that NumPy loaded (best effort, process-wide).
 
     OpenBLAS splits a large matrix-vector product over all cores. On a busy machine the helper
@@ -148,7 +154,8 @@ class FastDecoder:
 
     The first layer's input is ``[z, one_hot(note)]``, so ``x @ W0 + b0`` equals
     ``z @ W0[:latent] + (W0[latent + note] + b0)``: the one-hot product is a row lookup. Models
-    without the skip connection use ``b0`` for every note.
+    without the skip connection use ``b0`` for every note. :meth:`one` reuses work buffers, so a
+    decoder serves one thread (the engine's audio thread).
     """
 
     def __init__(self, ae: Autoencoder):
@@ -156,6 +163,8 @@ class FastDecoder:
         d = ae.latent
         self.latent = d
         self.alpha = float(ae.config.alpha)
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ParameterError(f"LeakyReLU slope alpha={self.alpha} must be between 0 and 1 for the real-time decoder")
         self.Wz = np.ascontiguousarray(first.W[:d], dtype=np.float32)  # (latent, w0)
         if ae.config.skip:
             rows = first.W[d : d + 12] + first.b[None, :]
@@ -238,7 +247,8 @@ class Engine:
         ``phase_table``, ``max(N_PHASE_FRAMES, PHASE_TABLE_SPAN * n_fft / hop_length)`` rows of
         :func:`manne.dsp.noise_phase` seeded by ``seed``. ``"coherent"`` starts from the table's first
         row and advances bin ``k`` by ``2*pi*k*hop_length/n_fft`` per hop, so a steady spectrum
-        gives a steady (``n_fft``-periodic) sound.
+        gives a steady sound: one ``n_fft``-sample period repeated, its partials at bin centres
+        (``sr / n_fft`` = 10.8 Hz apart). Neighbouring bins of one partial beat at that rate.
     volume : float
         Master volume, 0..1.
     seed : int
@@ -248,7 +258,7 @@ class Engine:
     limiter : bool
         Apply :func:`soft_limit`. False gives the plain ``gain * volume * overlap-add`` signal.
     blas_threads : int or None
-        Cap NumPy's OpenBLAS at this many threads (process-wide, see :func:`blas_threads`);
+        Cap NumPy's OpenBLAS at this many threads (process-wide, see :func:`limit_blas_threads`);
         None leaves it alone.
 
     Attributes
@@ -279,7 +289,7 @@ class Engine:
         if not (math.isfinite(smoothing_s) and 0.0 <= smoothing_s <= 10.0):
             raise ParameterError(f"smoothing_s={smoothing_s} must be between 0 and 10 seconds")
         if blas_threads is not None:
-            globals()["blas_threads"](blas_threads)
+            limit_blas_threads(blas_threads)
         self.ae = ae
         self.sr = int(sr)
         self.n_fft = a.n_fft
@@ -342,7 +352,6 @@ class Engine:
         self.last_spectrum: np.ndarray | None = None
         self._recording: list[np.ndarray] | None = None
         self._rec_path: Path | None = None
-        self._rec_force = False
         self.reset()
         self._decoder.one(np.asarray(z0, np.float32), 0)  # warm up BLAS and the buffers
 
@@ -394,7 +403,7 @@ class Engine:
         p = Path(path)
         if p.exists() and not force:
             raise OutputExistsError(f"{p} exists; choose another name or overwrite it")
-        self._rec_path, self._rec_force = p, force
+        self._rec_path = p
         self._recording = []
 
     @property
@@ -503,6 +512,9 @@ class Engine:
 
     def render_automation(self, rows: Sequence[Sequence[float | int | str]], *, seconds: float | None = None) -> np.ndarray:
         """Render keyframed controls: ``z`` interpolated linearly, ``note`` held until the next row.
+
+        The controls are applied per hop (``z`` still glides with ``smoothing_s`` and notes crossfade);
+        the render starts at a hop boundary, after any samples :meth:`process` had left over.
 
         Parameters
         ----------

@@ -341,11 +341,10 @@ def plot_mesh(result, *, fig=None, cmap: str = NOTE_CMAP, title: str | None = No
     axes = fig.subplots(3, 4, sharex=True, sharey=True).ravel().tolist()
     lo, hi = np.asarray(r.ranges[0], float), np.asarray(r.ranges[1], float)
     mid = r.points // 2
-    extent = [*_pad([lo[0], hi[0]], 0.0), *_pad([lo[1], hi[1]], 0.0)]
-    if extent[1] <= extent[0]:
-        extent[:2] = [lo[0] - 0.5, lo[0] + 0.5]
-    if extent[3] <= extent[2]:
-        extent[2:] = [lo[1] - 0.5, lo[1] + 0.5]
+    # pixel centres on the grid values; a neuron whose range is a single value gets a unit-wide strip
+    step = [(hi[k] - lo[k]) / (r.points - 1) if hi[k] > lo[k] else 1.0 for k in (0, 1)]
+    centres = [np.linspace(lo[k], hi[k], r.points) if hi[k] > lo[k] else lo[k] + np.zeros(r.points) for k in (0, 1)]
+    extent = [lo[0] - step[0] / 2, max(hi[0], lo[0]) + step[0] / 2, lo[1] - step[1] / 2, max(hi[1], lo[1]) + step[1] / 2]
     drawn = Drawn(fig, axes)
     image = None
     for n, ax in enumerate(axes):
@@ -360,9 +359,7 @@ def plot_mesh(result, *, fig=None, cmap: str = NOTE_CMAP, title: str | None = No
                           interpolation="nearest", aspect="auto")
         acc = r.accuracy_of(n)
         if 0 < acc < 1:  # outline where the note comes out, readable whatever the colours
-            xs = np.linspace(extent[0], extent[1], m.shape[0])
-            ys = np.linspace(extent[2], extent[3], m.shape[1])
-            ax.contour(xs, ys, (m == n).T.astype(float), levels=[0.5], colors="tab:red", linewidths=1.2)
+            ax.contour(centres[0], centres[1], (m == n).T.astype(float), levels=[0.5], colors="tab:red", linewidths=1.2)
         seen = n in r.present
         ax.set_title(f"{NOTE_NAMES[n]}: {100 * r.accuracy_of(n):.0f}%" + ("" if seen else " (unseen)"),
                      fontsize="medium", color="black" if seen else "0.45")

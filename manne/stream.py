@@ -17,6 +17,8 @@ from typing import Iterator
 
 from .errors import AudioDeviceError, ParameterError
 
+__all__ = ["AudioOut", "list_output_devices", "resolve_device", "no_device_error"]
+
 BUFFER_MIN, BUFFER_MAX = 256, 2048
 
 

@@ -157,8 +157,8 @@ def test_real_stream_on_pulseaudio(pulse, engine_factory, tmp_path):
     engine = engine_factory(volume=0.8)
     try:
         time.sleep(0.5)  # parec is connected before the first sample plays
-        # 1024 frames (23 ms): a 2-core machine shared with other jobs needs the margin
-        with AudioOut(engine, device=device, buffer=1024) as out:
+        # 2048 frames (46 ms per buffer): a 2-core machine shared with other jobs needs the margin
+        with AudioOut(engine, device=device, buffer=2048) as out:
             assert out.active and out.device["name"] == device
             time.sleep(5.0)
         assert not out.active
@@ -185,3 +185,23 @@ def test_real_stream_on_pulseaudio(pulse, engine_factory, tmp_path):
         return 20 * np.log10(np.sqrt(np.mean(np.asarray(v, np.float64) ** 2)))
 
     assert abs(db(body) - db(ref)) < 3.0, f"captured {db(body):.1f} dBFS, engine.render {db(ref):.1f} dBFS"
+
+
+def test_stop_start_close(pulse, engine_factory):
+    engine = engine_factory()
+    out = AudioOut(engine, device=_device(list_output_devices()), buffer=2048)
+    assert not out.active and out.latency is None
+    out.start()
+    time.sleep(0.3)
+    assert out.active and out.latency > 0
+    out.stop()
+    assert not out.active
+    out.start()
+    assert out.active
+    out.close()
+    out.close()  # twice is fine
+    assert not out.active
+    with pytest.raises(AudioDeviceError, match="closed"):
+        out.start()
+    with pytest.raises(AudioDeviceError, match="no output device matches 'no-such-card'"):
+        AudioOut(engine, device="no-such-card")

@@ -20,8 +20,9 @@ FADE_OUT_S = 0.02  # the file ends with a short fade instead of a cut
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("render", help="synthesise audio from a model to a WAV file",
-                       description="Render a latent position and note (or an automation file) to a 44.1 kHz WAV, "
-                       "through the same engine as the live synth.")
+                       description="Render a latent position and note (or an automation file) to a 44.1 kHz 16-bit WAV "
+                       "through the same engine as the live synth. The sound fades in over one frame and out over "
+                       f"{FADE_OUT_S * 1000:.0f} ms; the file is written under a temporary name and renamed into place.")
     p.add_argument("model", metavar="MODEL_DIR", help="model directory from `manne train`")
     p.add_argument("-o", "--output", required=True, help="WAV file to write")
     p.add_argument("--z", help="latent values, comma-separated, one per latent neuron (e.g. 0.2,0.7); "
