@@ -1,10 +1,16 @@
 """The real-time synthesis engine: latent ``z`` and ``note`` in, samples out.
 
-Per synthesis hop the engine decodes a normalised magnitude spectrum ``S`` (n_bins,) from the
-smoothed latent code, gives it a phase, takes an inverse real FFT of ``n_fft`` samples, applies a
-synthesis window and overlap-adds the frame with hop ``hop_length`` (64..1024 samples, smaller than
-the analysis hop for smoother control). A fixed output gain, the master volume and a soft limiter
-follow. Everything that can be prepared is prepared once, when the engine is built: the decoder's
+Per synthesis hop the engine takes a normalised magnitude spectrum ``S`` (n_bins,), gives it a
+phase, takes an inverse real FFT of ``n_fft`` samples, applies a synthesis window and overlap-adds
+the frame with hop ``hop_length`` (64..1024 samples, smaller than the analysis hop for smoother
+control). A fixed output gain, the master volume and a soft limiter follow.
+
+The spectrum is decoded at control rate: while ``z`` or the note moves, the decoder runs once per
+``control_hop`` samples (default 512, a multiple of ``hop_length``) and the synthesis hops in
+between interpolate the magnitude linearly from the previous decode to the new one. The decode is
+the costly step (a matrix-vector chain whose last layer, 1024 x 2049 float32 in a full-size model,
+is bound by memory bandwidth), so this halves its cost at the default settings while the sound
+still glides hop by hop. When nothing moves, the last decode is reused and no decoder runs. Everything that can be prepared is prepared once, when the engine is built: the decoder's
 first layer split into its ``z`` part and one row per note, contiguous float32 weights, the phase
 tables, the windows with the overlap-add normalisation folded in, and the output gain.
 
@@ -27,8 +33,16 @@ Two threads use an engine, and neither ever blocks the other:
 in the calling thread: do not call them while a stream plays the same engine.
 
 Changes are smoothed on the audio side: ``z`` and the volume follow their targets with a one-pole
-filter per hop (time constant ``smoothing_s``), and a note change crossfades the magnitude from
-what was playing to the new note over ``smoothing_s``, so jumps do not click.
+filter (time constant ``smoothing_s``; ``z`` is stepped once per control hop, exactly as
+``control_hop / hop_length`` hop-rate steps would move it), and a note change crossfades the
+magnitude from what was playing to the new note over ``smoothing_s``, so jumps do not click.
+
+Latency of a control change: the audio thread reads the snapshot once per block. A change is
+picked up at the next control tick, which is the very next hop when the engine was idle (cached)
+and at most ``control_hop - hop_length`` samples later while it is moving; the magnitude then
+glides from what was playing to the decode of the new setting over one control hop. So a change is
+heard within one buffer plus at most one control hop, and a jump (with ``smoothing_s=0``) is fully
+in place within about one buffer plus two control hops.
 
 The decoder runs on one BLAS thread by default (``blas_threads=1``): a multi-threaded
 matrix-vector product is faster on an idle machine but, when the other cores are busy, waiting for
@@ -54,10 +68,12 @@ from .dsp import hann, noise_phase, note_index
 from .errors import OutputExistsError, ParameterError
 from .forward import Autoencoder
 
-__all__ = ["Engine", "FastDecoder", "Params", "soft_limit", "limit_blas_threads", "PHASES"]
+__all__ = ["Engine", "FastDecoder", "Params", "soft_limit", "limit_blas_threads", "PHASES", "CONTROL_HOP"]
 
 PHASES = ("noise", "coherent")
 HOP_MIN, HOP_MAX = 64, 1024
+CONTROL_HOP = 512  # default samples between two decodes while the controls move ...
+CONTROL_HOP_MAX = 2048  # ... and the longest allowed (46 ms at 44.1 kHz)
 N_PHASE_FRAMES = 64  # rows of the stored white-noise phase table, cycled frame by frame ...
 PHASE_TABLE_SPAN = 4  # ... and at least this many frame lengths (more rows for small hops)
 TARGET_DBFS = -12.0  # RMS of a typical spectrum at volume 1
@@ -242,6 +258,12 @@ class Engine:
         Output sample rate; must equal the model's analysis rate (44100).
     hop_length : int
         Synthesis hop in samples, 64..1024. Level does not depend on it.
+    control_hop : int or None
+        Samples between two decodes while ``z`` or the note moves: a multiple of ``hop_length``
+        from ``hop_length`` to 2048. The hops in between interpolate the magnitude linearly.
+        ``control_hop=hop_length`` decodes every hop. None (default) gives ``CONTROL_HOP`` = 512
+        rounded up to a multiple of ``hop_length`` (512 for hops 64, 128, 256 and 512; one hop
+        for larger hops).
     phase : {"noise", "coherent"}
         ``"noise"`` cycles a stored table of white-noise phases frame by frame, as in the paper:
         ``phase_table``, ``max(N_PHASE_FRAMES, PHASE_TABLE_SPAN * n_fft / hop_length)`` rows of
@@ -274,11 +296,14 @@ class Engine:
         The magnitude of the latest hop (a fresh array each time it changes; never mutated).
     last_error : str or None
         The last exception caught in :meth:`callback`.
+    decodes : int
+        Spectra decoded by the audio side so far (a statistic: at most ``sr / control_hop`` a
+        second while the controls move, none while they stand still).
     """
 
-    def __init__(self, ae: Autoencoder, *, sr: int = 44100, hop_length: int = 256, phase: str = "noise",
-                 volume: float = 0.8, seed: int = 0, smoothing_s: float = 0.03, limiter: bool = True,
-                 blas_threads: int | None = 1):
+    def __init__(self, ae: Autoencoder, *, sr: int = 44100, hop_length: int = 256, control_hop: int | None = None,
+                 phase: str = "noise", volume: float = 0.8, seed: int = 0, smoothing_s: float = 0.03,
+                 limiter: bool = True, blas_threads: int | None = 1):
         a = ae.analysis
         if int(sr) != a.sr:
             raise ParameterError(f"sr={sr} differs from the model's analysis rate {a.sr} Hz")
@@ -286,6 +311,12 @@ class Engine:
             raise ParameterError(f"hop_length={hop_length} must be an integer from {HOP_MIN} to {HOP_MAX} samples")
         if hop_length > a.n_fft // 2:
             raise ParameterError(f"hop_length={hop_length} must be at most n_fft/2 = {a.n_fft // 2}")
+        if control_hop is None:
+            control_hop = -(-CONTROL_HOP // int(hop_length)) * int(hop_length)
+        if (not isinstance(control_hop, (int, np.integer)) or isinstance(control_hop, bool)
+                or not hop_length <= control_hop <= CONTROL_HOP_MAX or control_hop % hop_length):
+            raise ParameterError(f"control_hop={control_hop} must be a multiple of hop_length={hop_length} "
+                                 f"from {hop_length} to {CONTROL_HOP_MAX} samples")
         if not (math.isfinite(smoothing_s) and 0.0 <= smoothing_s <= 10.0):
             raise ParameterError(f"smoothing_s={smoothing_s} must be between 0 and 10 seconds")
         if blas_threads is not None:
@@ -295,6 +326,8 @@ class Engine:
         self.n_fft = a.n_fft
         self.n_bins = a.n_bins
         self.hop_length = H = int(hop_length)
+        self.control_hop = int(control_hop)
+        self._ctl = self.control_hop // H  # hops per control tick
         self.smoothing_s = float(smoothing_s)
         self.limiter = bool(limiter)
         self.seed = int(seed)
@@ -335,6 +368,7 @@ class Engine:
         partial_rms = math.sqrt(N * float(np.sum(w ** 2)) / 2.0) / (N * float(np.sum(w)) / 2.0)
         self.gain = 10.0 ** (TARGET_DBFS / 20.0) / (math.sqrt(TYPICAL_PARTIALS) * partial_rms)
         self._a = 1.0 - math.exp(-H / (self.sr * self.smoothing_s)) if self.smoothing_s > 0 else 1.0
+        self._z_keep = (1.0 - self._a) ** self._ctl  # what is left of a z gap after one control tick
         self._n_fade = max(1, int(round(self.smoothing_s * self.sr / H)))
         span = ae.latent_range[1].astype(np.float64) - ae.latent_range[0].astype(np.float64)
         self._z_tol = 1e-4 * np.where(span > 0, span, 1.0)
@@ -350,6 +384,7 @@ class Engine:
         self.cpu_load = 0.0
         self.last_error: str | None = None
         self.last_spectrum: np.ndarray | None = None
+        self.decodes = 0
         self._recording: list[np.ndarray] | None = None
         self._rec_path: Path | None = None
         self.reset()
@@ -438,7 +473,9 @@ class Engine:
         self._z_target = None
         self._z_settled = True
         self._note = -1
-        self._dec: np.ndarray | None = None  # decode of (self._z, self._note)
+        self._dec: np.ndarray | None = None  # decode of (self._z, self._note): the glide's goal
+        self._lerp_from: np.ndarray | None = None  # the previous decode, where a glide starts
+        self._lerp_left = 0  # hops left in the current control tick's glide (0: idle, cached)
         self._mag: np.ndarray | None = None  # the magnitude of the last hop
         self._fade_from: np.ndarray | None = None
         self._fade_i = 0
@@ -513,8 +550,10 @@ class Engine:
     def render_automation(self, rows: Sequence[Sequence[float | int | str]], *, seconds: float | None = None) -> np.ndarray:
         """Render keyframed controls: ``z`` interpolated linearly, ``note`` held until the next row.
 
-        The controls are applied per hop (``z`` still glides with ``smoothing_s`` and notes crossfade);
-        the render starts at a hop boundary, after any samples :meth:`process` had left over.
+        The controls are sampled like live ones: at each control tick the engine decodes the
+        keyframed ``z`` and note of the tick's last hop (``z`` still glides with ``smoothing_s`` and
+        notes crossfade), and the hops in between interpolate. The render starts at a hop boundary,
+        after any samples :meth:`process` had left over.
 
         Parameters
         ----------
@@ -539,7 +578,7 @@ class Engine:
         pos, hop = 0, 0
         while pos < n:
             k = min(MAX_BATCH_HOPS, -(-(n - pos) // H))
-            t = (hop + np.arange(k)) * H / self.sr
+            t = (hop + np.arange(k + self._ctl - 1)) * H / self.sr  # a control tick looks ahead to its last hop
             zk = np.stack([np.interp(t, times, Z[:, j]) for j in range(Z.shape[1])], axis=1)
             nk = notes[np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(notes) - 1)]
             y = self._synth(k, z_targets=zk, note_targets=nk)
@@ -580,35 +619,44 @@ class Engine:
     def _synth(self, k: int, *, z_targets: np.ndarray | None = None, note_targets: np.ndarray | None = None) -> np.ndarray:
         """Synthesise ``k`` hops; shape (k * hop_length,), float32.
 
-        Targets come from the control snapshot, or per hop from ``z_targets`` (k, latent) and
-        ``note_targets`` (k,) (automation).
+        Targets come from the control snapshot, or per hop from ``z_targets`` (>= k, latent) and
+        ``note_targets`` (>= k,) (automation; a control tick at hop ``i`` uses the targets of its
+        last hop, ``i + control_hop / hop_length - 1``, clipped to the rows given).
         """
         p = self._params
-        H, N = self.hop_length, self.n_fft
+        H, N, C = self.hop_length, self.n_fft, self._ctl
 
-        # 1. control, hop by hop: smoothed z, note crossfade, volume; which hops need a decode
+        # 1. control, hop by hop: at each control tick the z step and the note; which ticks need a
+        #    decode; per hop the glide position, the note crossfade and the volume
         dec_z, dec_note = [], []
-        fading_any = False
-        plan = []  # per hop: (decode row or -1 for the cached decode, fade start?, fade g or None)
+        fading_any = gliding_any = False
+        plan = []  # per hop: (decode row starting a glide or -1, glide weight, fade start?, fade g or None)
         vols = np.empty(k + 1)
         vols[0] = self._vol
-        row = -1
         for i in range(k):
-            zt = p.z if z_targets is None else z_targets[i]
-            nt = p.note if note_targets is None else int(note_targets[i])
-            dirty = False
+            row = -1
             fade_start = False
             if self._t + i == 0:
+                zt = p.z if z_targets is None else z_targets[i]
                 self._z[:] = zt
                 self._z_target, self._z_settled = zt, True
-                self._note = nt
+                self._note = p.note if note_targets is None else int(note_targets[i])
                 vols[0] = p.volume
-                dirty = True
-            else:
+                self._lerp_left = 0
+                row = len(dec_z)
+            elif self._lerp_left == 0:  # a control tick
+                if z_targets is None:
+                    zt, nt = p.z, p.note
+                else:
+                    j = min(i + C - 1, len(z_targets) - 1)
+                    zt, nt = z_targets[j], int(note_targets[j])
                 if zt is not self._z_target and not np.array_equal(zt, self._z_target):
                     self._z_target, self._z_settled = zt, False
+                dirty = False
                 if not self._z_settled:
-                    self._z += self._a * (zt - self._z)
+                    self._z -= zt
+                    self._z *= self._z_keep
+                    self._z += zt  # C one-pole steps towards a fixed target in one
                     if np.all(np.abs(zt - self._z) <= self._z_tol):
                         self._z[:] = zt
                         self._z_settled = True
@@ -617,52 +665,72 @@ class Engine:
                     self._note = nt
                     fade_start, self._fade_i, self._fading = True, 0, True
                     dirty = True
-            if dirty:
+                if dirty:
+                    self._lerp_left = C
+                    row = len(dec_z)
+            if row >= 0:
                 dec_z.append(self._z.astype(np.float32))
                 dec_note.append(self._note)
-                row = len(dec_z) - 1
+            w = 1.0
+            if self._lerp_left > 0:
+                w = (C - self._lerp_left + 1) / C
+                self._lerp_left -= 1
+                gliding_any = True
             g = None
             if self._fading:
                 self._fade_i += 1
                 g = min(1.0, self._fade_i / self._n_fade)
                 self._fading = self._fade_i < self._n_fade
-            plan.append((row, fade_start, g))
+            plan.append((row, w, fade_start, g))
             fading_any = fading_any or g is not None
             vols[i + 1] = vols[i] + self._a * (p.volume - vols[i])
             if abs(vols[i + 1] - p.volume) < 1e-5:
                 vols[i + 1] = p.volume
         self._vol = float(vols[-1])
 
-        # 2. decode the hops that need it, in one batch
+        # 2. decode the ticks that need it, in one batch
         if not dec_z:
             D = None
         elif len(dec_z) == 1:  # the common real-time case: no stacking, no allocation
             D = self._decoder.one(dec_z[0], dec_note[0])[None, :]
         else:
             D = self._decoder.many(np.stack(dec_z), np.asarray(dec_note))
+        self.decodes += len(dec_z)
 
-        # 3. magnitudes, in order (a crossfade starts from whatever the previous hop played)
+        # 3. magnitudes, in order: a glide from the previous decode to the new one across the tick,
+        #    then the note crossfade from whatever the previous hop played
         mags = np.empty((k, self.n_bins), dtype=np.float32)
         prev = self._mag
         fade_from = self._fade_from
-        for i, (r, start, g) in enumerate(plan):
-            d = self._dec if r < 0 else D[r]
+        goal, start_from = self._dec, self._lerp_from
+        for i, (r, w, start, g) in enumerate(plan):
+            m = mags[i]
+            if r >= 0:
+                start_from, goal = goal, D[r]
+            if w >= 1.0 or start_from is None:
+                m[:] = goal
+            else:
+                np.subtract(goal, start_from, out=m)
+                m *= np.float32(w)
+                m += start_from
             if start:
-                fade_from = (prev if prev is not None else d).copy()
+                fade_from = (prev if prev is not None else m).copy()
             if g is None:
-                mags[i] = d
                 fade_from = None
             else:
-                np.subtract(d, fade_from, out=mags[i])
-                mags[i] *= g
-                mags[i] += fade_from
+                m -= fade_from
+                m *= np.float32(g)
+                m += fade_from
                 if g >= 1.0:
                     fade_from = None
-            prev = mags[i]
+            prev = m
         self._fade_from = fade_from
-        if D is not None:
-            self._dec = D[-1].copy()
-        changed = D is not None or fading_any
+        if D is not None:  # D may be the decoder's work buffer: keep copies
+            self._dec = goal.copy()
+            self._lerp_from = start_from.copy() if self._lerp_left > 0 and start_from is not None else None
+        elif self._lerp_left == 0:
+            self._lerp_from = None
+        changed = D is not None or fading_any or gliding_any
         if changed or self.last_spectrum is None:
             self.last_spectrum = mags[-1].copy()
         self._mag = mags[-1].copy() if changed or self._mag is None else self._mag

@@ -39,7 +39,8 @@ def rms_db(y: np.ndarray) -> float:
 # ---- the fast path against a slow reference ------------------------------------------------
 
 def reference_overlap_add(S: np.ndarray, *, phase: str, n_frames: int, hop: int, n_fft: int, table: np.ndarray) -> np.ndarray:
-    """Plain overlap-add of ``n_frames`` frames of one magnitude spectrum ``S`` (n_bins,).
+    """Plain overlap-add of ``n_frames`` frames of one magnitude spectrum ``S`` (n_bins,), or of
+    one spectrum per frame, ``S`` (n_frames, n_bins).
 
     Each frame: give S a phase, ``np.fft.irfft``, multiply by a periodic Hann window, add at t*hop.
     The sum is divided by the sum of the overlapping windows (coherent frames: amplitudes add) or
@@ -47,7 +48,8 @@ def reference_overlap_add(S: np.ndarray, *, phase: str, n_frames: int, hop: int,
     """
     n = np.arange(n_fft)
     w = 0.5 - 0.5 * np.cos(2 * np.pi * n / n_fft)
-    k = np.arange(len(S))
+    S = np.broadcast_to(S, (n_frames, S.shape[-1]))
+    k = np.arange(S.shape[1])
     acc = np.zeros(n_frames * hop + n_fft)
     norm = np.zeros(n_frames * hop + n_fft)
     ph = table[0].astype(np.float64)
@@ -56,7 +58,7 @@ def reference_overlap_add(S: np.ndarray, *, phase: str, n_frames: int, hop: int,
             ph = table[t % len(table)].astype(np.float64)
         elif t > 0:
             ph = ph + 2 * np.pi * k * hop / n_fft
-        x = np.fft.irfft(S * np.exp(1j * ph), n=n_fft)
+        x = np.fft.irfft(S[t] * np.exp(1j * ph), n=n_fft)
         acc[t * hop : t * hop + n_fft] += w * x
         norm[t * hop : t * hop + n_fft] += w if phase == "coherent" else w ** 2
     out = np.zeros_like(acc)
@@ -81,6 +83,25 @@ def test_engine_matches_reference_overlap_add(ae, phase, hop):
     np.testing.assert_allclose(y[full], ref[full], atol=1e-5)
     # before full overlap the output fades in (no click at the start)
     assert np.abs(y[:64]).max() < 0.1 * np.abs(y[full]).max()
+
+
+@pytest.mark.parametrize("control_hop", [256, 1024])
+def test_control_rate_glide_matches_reference_overlap_add(ae, control_hop):
+    """A z jump decodes once and interpolates the magnitude linearly across the next control hop."""
+    n_fft, hop, T0, T = ae.analysis.n_fft, 256, 20, 48
+    C = control_hop // hop
+    e = make(ae, phase="noise", hop_length=hop, control_hop=control_hop, smoothing_s=0.0, volume=1.0, limiter=False)
+    y0 = e.process(T0 * hop)
+    e.set_z(Z_B)
+    y = np.concatenate([y0, e.process((T - T0) * hop)])
+    Sa, Sb = (ae.decode(np.array([z]), NOTE_E)[0].astype(np.float64) for z in (Z_A, Z_B))
+    w = np.clip((np.arange(T) - T0 + 1) / C, 0.0, 1.0)[:, None]  # frame T0 + j plays (j + 1) / C of the way
+    S = Sa + w * (Sb - Sa)
+    table = noise_phase(len(e.phase_table), ae.analysis.n_bins, seed=0)
+    ref = reference_overlap_add(S, phase="noise", n_frames=T, hop=hop, n_fft=n_fft, table=table) * e.gain
+    full = slice(n_fft - hop, T * hop)
+    np.testing.assert_allclose(y[full], ref[full], atol=1e-5)
+    assert e.decodes == 2  # the start and the jump: the glide's hops in between are interpolated
 
 
 def test_fast_decoder_matches_forward_decode(ae):
@@ -240,6 +261,72 @@ def test_z_glides_and_then_the_magnitude_is_cached(ae):
     np.testing.assert_allclose(e.last_spectrum, ae.decode(np.array([Z_B]), NOTE_E)[0], atol=1e-6)
 
 
+# ---- control rate -----------------------------------------------------------------------------
+
+def moving_render(ae, control_hop: int, *, seconds: float = 2.0, block: int = 512):
+    """Stream ``seconds`` in callback-sized blocks while z sweeps Z_A -> Z_B -> Z_A, one set_z per block."""
+    e = make(ae, control_hop=control_hop)
+    e.render(0.2)
+    d0 = e.decodes
+    n = int(seconds * e.sr) // block
+    ys = []
+    for b in range(n):
+        u = 1.0 - abs(2.0 * b / n - 1.0)  # 0 -> 1 -> 0
+        e.set_z((1 - u) * np.array(Z_A) + u * np.array(Z_B))
+        ys.append(e.process(block))
+    return np.concatenate(ys), (e.decodes - d0) / (n * block / e.sr)
+
+
+def test_control_rate_halves_the_decodes_and_sounds_the_same(ae):
+    y256, rate256 = moving_render(ae, 256)
+    y512, rate512 = moving_render(ae, 512)
+    assert rate256 == pytest.approx(44100 / 256, rel=0.02)  # one decode per hop while z moves ...
+    assert rate512 == pytest.approx(44100 / 512, rel=0.02)  # ... and one per control hop
+    assert rate256 / rate512 == pytest.approx(2.0, rel=0.02)
+    # the same phases, magnitudes interpolated between decodes: only a small difference
+    diff = rms_db(y512 - y256) - rms_db(y256)
+    assert diff < -45.0, f"control_hop 512 differs from decoding every hop by {diff:.1f} dB"
+    assert max_step(y512) < 1.1 * max_step(y256)  # no steps at the control ticks
+
+
+def test_default_control_hop(ae):
+    assert Engine(ae).control_hop == 512
+    assert [Engine(ae, hop_length=h).control_hop for h in (64, 128, 512, 1000, 1024)] == [512, 512, 512, 1000, 1024]
+    assert Engine(ae, hop_length=128, control_hop=2048).control_hop == 2048
+
+
+def test_still_controls_decode_nothing(ae):
+    e = make(ae, control_hop=512)
+    e.render(0.5)
+    n = e.decodes
+    e.set_z(list(Z_A))  # the same value again: no glide
+    e.render(1.0)
+    assert e.decodes == n
+
+
+def test_control_change_is_heard_within_a_control_hop(ae):
+    hop, control_hop = 256, 1024
+    e = make(ae, hop_length=hop, control_hop=control_hop, smoothing_s=0.0)
+    Sa, Sb, Sc = (ae.decode(np.array([z]), NOTE_E)[0] for z in (Z_A, Z_B, [0.5, 0.5]))
+    e.render(0.5)
+    # idle (cached): the change starts at the very next hop and is complete one control hop later
+    e.set_z(Z_B)
+    e.process(hop)
+    np.testing.assert_allclose(e.last_spectrum, Sa + (Sb - Sa) / 4, atol=1e-6)
+    e.process(control_hop - hop)
+    np.testing.assert_allclose(e.last_spectrum, Sb, atol=1e-6)
+    # moving: a change during a glide waits for the next control tick (at most control_hop - hop)
+    e.set_z(Z_A)
+    e.process(hop)
+    e.set_z([0.5, 0.5])
+    e.process(control_hop - hop)
+    np.testing.assert_allclose(e.last_spectrum, Sa, atol=1e-6)  # the running glide ends where it was heading
+    e.process(hop)
+    np.testing.assert_allclose(e.last_spectrum, Sa + (Sc - Sa) / 4, atol=1e-6)  # the next tick heads to the change
+    e.process(control_hop - hop)
+    np.testing.assert_allclose(e.last_spectrum, Sc, atol=1e-6)
+
+
 # ---- automation -------------------------------------------------------------------------------
 
 def test_constant_automation_equals_a_plain_render(ae):
@@ -250,8 +337,9 @@ def test_constant_automation_equals_a_plain_render(ae):
     np.testing.assert_allclose(ya, y, atol=1e-6)
 
 
-def test_automation_interpolates_z_and_holds_the_note(ae):
-    e = Engine(ae, smoothing_s=0.0)
+@pytest.mark.parametrize("control_hop", [256, 512, 1024])
+def test_automation_interpolates_z_and_holds_the_note(ae, control_hop):
+    e = Engine(ae, smoothing_s=0.0, control_hop=control_hop)
     seen = []
     real = e._decoder
 
@@ -270,7 +358,10 @@ def test_automation_interpolates_z_and_holds_the_note(ae):
     z = np.array([s[0] for s in seen])
     notes = np.array([s[1] for s in seen])
     assert z[0, 0] == 0.0 and np.all(np.diff(z[:, 0]) >= 0) and abs(z[-1, 0] - 1.0) < 1e-6
-    hop_t = np.arange(len(seen)) * e.hop_length / e.sr  # decodes happen at every hop while z moves
+    # while z moves a decode happens every control hop, for the keyframes of the tick's last hop:
+    # decode m plays fully at hop m * control_hop / hop_length
+    hop_t = np.arange(len(seen)) * control_hop / e.sr
+    assert len(seen) == pytest.approx(e.sr / control_hop + 1, abs=2)
     mid = np.searchsorted(hop_t, 0.5)
     np.testing.assert_allclose(z[mid], [hop_t[mid], hop_t[mid] / 2], atol=1e-6)
     assert set(notes[hop_t < 0.99]) == {0} and notes[-1] == 7
@@ -299,6 +390,11 @@ def test_bad_parameters(ae):
         Engine(ae, sr=48000)
     with pytest.raises(ParameterError, match="phase='loud'"):
         Engine(ae, phase="loud")
+    for bad in (300, 128, 4096, 512.0, True):
+        with pytest.raises(ParameterError, match=f"control_hop={bad} must be a multiple of hop_length=256 from 256 to 2048"):
+            Engine(ae, control_hop=bad)
+    with pytest.raises(ParameterError, match="control_hop=512 must be a multiple of hop_length=1000"):
+        Engine(ae, hop_length=1000, control_hop=512)
     e = Engine(ae)
     with pytest.raises(ParameterError, match="z has 3 values; the model has 2"):
         e.set_z([0.1, 0.2, 0.3])

@@ -347,22 +347,21 @@ def test_synth_bad_arguments(xvfb, tiny_model, capsys):
     assert "--preset /nonexistent/p.json: no such file" in capsys.readouterr().err
 
 
-def test_with_a_real_audio_output(xvfb, ae, tiny_model):
-    """Play, pause, record and reopen with a real stream; skipped where PortAudio has no output device."""
+def test_with_a_real_audio_output(xvfb, pulse_device, ae, tiny_model):
+    """Play, pause and reopen with a real stream into a private PulseAudio null sink (``conftest.py``).
+
+    Never skipped: without PulseAudio or PyAudio the fixture or ``AudioOut`` fails with the install hint.
+    """
     import tkinter as tk
 
     from manne.engine import Engine
-    from manne.errors import AudioDeviceError
     from manne.gui import SynthWindow
     from manne.stream import AudioOut
 
     engine = Engine(ae, sr=ae.analysis.sr)
-    try:
-        audio = AudioOut(engine, buffer=512)
-    except AudioDeviceError as exc:
-        pytest.skip(str(exc))
+    audio = AudioOut(engine, device=pulse_device, buffer=512)
     root = tk.Tk(className="manne")
-    win = SynthWindow(root, ae, tiny_model, engine=engine, audio=audio)
+    win = SynthWindow(root, ae, tiny_model, engine=engine, audio=audio, device=pulse_device, buffer=512)
     try:
         assert win.play_button.instate(["!disabled"])
         win.toggle_play()

@@ -1,15 +1,14 @@
 """Audio output: device selection, clear errors, and a real stream through PulseAudio's null sink.
 
-The real-stream test starts a private PulseAudio daemon (its own ``XDG_RUNTIME_DIR``) with a null
-sink, plays the tiny model through PortAudio's ALSA ``pulse`` device and records the sink's monitor
-with ``parec``. It needs the ``pulseaudio`` and ``pulseaudio-utils`` packages (``bash
-scripts/setup.sh test`` installs them) and fails, rather than skips, without them.
+The real-stream tests use the session fixtures ``pulse_null_sink`` and ``pulse_device`` of
+``conftest.py``: a private PulseAudio daemon (its own ``XDG_RUNTIME_DIR``) with a null sink. They
+play the tiny model through PortAudio's ALSA ``pulse`` device and record the sink's monitor with
+``parec``. They need the ``pulseaudio`` and ``pulseaudio-utils`` packages (``bash
+scripts/setup.sh test`` installs them) and fail, rather than skip, without them.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -85,61 +84,7 @@ def test_audio_device_error_default_message():
 
 # ---- a real stream ----------------------------------------------------------------------------
 
-def _pulse_env(runtime) -> dict:
-    env = dict(os.environ)
-    env["XDG_RUNTIME_DIR"] = str(runtime)
-    env["PULSE_SERVER"] = f"unix:{runtime}/pulse/native"
-    return env
-
-
-@pytest.fixture(scope="module")
-def pulse(tmp_path_factory):
-    """A private PulseAudio daemon with a null sink as the default sink; yields its environment."""
-    missing = [tool for tool in ("pulseaudio", "pactl", "parec") if shutil.which(tool) is None]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not found: the real-stream test needs PulseAudio; install it with "
-                    "`sudo apt-get install pulseaudio pulseaudio-utils libasound2-plugins` (or `bash scripts/setup.sh test`)")
-    runtime = tmp_path_factory.mktemp("pulse-rt")
-    runtime.chmod(0o700)
-    env = _pulse_env(runtime)
-    started = False
-    if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-        res = subprocess.run(
-            ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
-             "--load=module-null-sink sink_name=null", "--load=module-native-protocol-unix auth-anonymous=1"],
-            env=env, capture_output=True, text=True)
-        if res.returncode != 0:
-            pytest.fail(f"pulseaudio did not start: {res.stderr.strip()}")
-        started = True
-        deadline = time.monotonic() + 10
-        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-            if time.monotonic() > deadline:
-                pytest.fail("pulseaudio started but does not answer `pactl info` within 10 s")
-            time.sleep(0.1)
-    subprocess.run(["pactl", "set-default-sink", "null"], env=env, check=True, capture_output=True)
-    saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "PULSE_SERVER")}
-    os.environ.update({k: env[k] for k in saved})  # for the ALSA pulse plugin inside this process
-    try:
-        yield env
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        if started:
-            subprocess.run(["pulseaudio", "-k"], env=env, capture_output=True)
-
-
-def _device(devices) -> str:
-    names = [d["name"] for d in devices]
-    for name in ("pulse", "default"):
-        if name in names:
-            return name
-    pytest.fail(f"PortAudio shows no 'pulse' or 'default' device (install libasound2-plugins); it shows {names}")
-
-
-def test_devices_command_lists_pulse(pulse, capsys):
+def test_devices_command_lists_pulse(pulse_null_sink, capsys):
     devices = list_output_devices()
     assert any(d["name"] in ("pulse", "default") for d in devices)
     assert sum(d["default"] for d in devices) == 1
@@ -149,11 +94,11 @@ def test_devices_command_lists_pulse(pulse, capsys):
     assert any(line.lstrip().startswith("*") for line in out.splitlines()[1:])
 
 
-def test_real_stream_on_pulseaudio(pulse, engine_factory, tmp_path):
-    device = _device(list_output_devices())
+def test_real_stream_on_pulseaudio(pulse_null_sink, pulse_device, engine_factory, tmp_path):
+    device = pulse_device
     capture = tmp_path / "capture.f32"
     rec = subprocess.Popen(["parec", "-d", "null.monitor", "--format=float32le", f"--rate={SR}", "--channels=1",
-                            "--latency-msec=20", str(capture)], env=pulse, stderr=subprocess.PIPE)
+                            "--latency-msec=20", str(capture)], env=pulse_null_sink, stderr=subprocess.PIPE)
     engine = engine_factory(volume=0.8)
     try:
         time.sleep(0.5)  # parec is connected before the first sample plays
@@ -187,9 +132,9 @@ def test_real_stream_on_pulseaudio(pulse, engine_factory, tmp_path):
     assert abs(db(body) - db(ref)) < 3.0, f"captured {db(body):.1f} dBFS, engine.render {db(ref):.1f} dBFS"
 
 
-def test_stop_start_close(pulse, engine_factory):
+def test_stop_start_close(pulse_device, engine_factory):
     engine = engine_factory()
-    out = AudioOut(engine, device=_device(list_output_devices()), buffer=2048)
+    out = AudioOut(engine, device=pulse_device, buffer=2048)
     assert not out.active and out.latency is None
     out.start()
     time.sleep(0.3)
