@@ -10,9 +10,11 @@ The spectrum is decoded at control rate: while ``z`` or the note moves, the deco
 between interpolate the magnitude linearly from the previous decode to the new one. The decode is
 the costly step (a matrix-vector chain whose last layer, 1024 x 2049 float32 in a full-size model,
 is bound by memory bandwidth), so this halves its cost at the default settings while the sound
-still glides hop by hop. When nothing moves, the last decode is reused and no decoder runs. Everything that can be prepared is prepared once, when the engine is built: the decoder's
-first layer split into its ``z`` part and one row per note, contiguous float32 weights, the phase
-tables, the windows with the overlap-add normalisation folded in, and the output gain.
+still glides hop by hop. When nothing moves, the last decode is reused and no decoder runs.
+
+Everything that can be prepared is prepared once, when the engine is built: the decoder's first
+layer split into its ``z`` part and one row per note, contiguous float32 weights, the phase tables,
+the windows with the overlap-add normalisation folded in, and the output gain.
 
 Thread contract
 ---------------
@@ -21,7 +23,7 @@ Two threads use an engine, and neither ever blocks the other:
 * The **control thread** (the GUI, a CLI) calls :meth:`Engine.set_z`, :meth:`~Engine.set_note`,
   :meth:`~Engine.set_volume`, :meth:`~Engine.set_phase`, :meth:`~Engine.start_recording` and
   :meth:`~Engine.stop_recording`, and reads the statistics (``underruns``, ``cpu_load``,
-  ``last_spectrum``, ``last_error``). A setter validates its argument, builds a new immutable
+  ``decodes``, ``last_spectrum``, ``last_error``). A setter validates its argument, builds a new immutable
   :class:`Params` tuple and stores it with one attribute assignment, which is atomic in CPython.
   Setters are meant for a single control thread: two threads setting at once may lose an update.
 * The **audio thread** calls :meth:`Engine.callback` (PyAudio) or :meth:`Engine.process`. It reads
@@ -40,7 +42,7 @@ magnitude from what was playing to the new note over ``smoothing_s``, so jumps d
 Latency of a control change: the audio thread reads the snapshot once per block. A change is
 picked up at the next control tick, which is the very next hop when the engine was idle (cached)
 and at most ``control_hop - hop_length`` samples later while it is moving; the magnitude then
-glides from what was playing to the decode of the new setting over one control hop. So a change is
+glides from the previous decode to the decode of the new (smoothed) setting over one control hop. So a change is
 heard within one buffer plus at most one control hop, and a jump (with ``smoothing_s=0``) is fully
 in place within about one buffer plus two control hops.
 
