@@ -69,12 +69,16 @@ class TrainConfig:
     improvement (0 disables early stopping). Training also stops at ``target_mse`` on validation or
     after ``max_minutes`` of training, whichever comes first."""
 
+    # The paper trained 300 epochs at Adam 5e-4, batch 200, constant. `manne bench train` found that a
+    # 4x higher rate, halved after 10 epochs without progress and stopped after 20, reaches the same
+    # test MSE in about a third of the epochs; it is the default. Pass --lr 5e-4 --schedule constant
+    # --patience 0 for the paper's schedule.
     epochs: int = 300
     batch: int = 200
-    lr: float = 5e-4
+    lr: float = 2e-3
     seed: int = 0
-    schedule: str = "constant"
-    patience: int = 0
+    schedule: str = "plateau"
+    patience: int = 20
     min_lr: float = 1e-5
     target_mse: float = 0.0  # stop once validation MSE reaches this (0: never)
     max_minutes: float = 0.0  # stop after this much training time (0: no limit)
