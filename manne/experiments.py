@@ -220,6 +220,7 @@ def run_experiments(
     from .corpus import load_corpus
     from .forward import Autoencoder
     from .mesh import check_grid, mesh_accuracy, write_csv
+    from .examples import Examples
     from .plots import plot_mesh, save_figure, write_model_plots
     from .train import is_complete, train
 
@@ -268,7 +269,7 @@ def run_experiments(
             metrics = json.loads(metrics_file.read_text())
             ae = Autoencoder.load(mdir)
             pdir = out / "plots" / cname / e.name
-            figs = {p.stem: p for p in write_model_plots(ae, corpus, mdir, pdir)}
+            figs = {p.stem: p for p in write_model_plots(ae, Examples.from_corpus(ae, corpus), mdir, pdir)}
             mesh = None
             if e.latent in (2, 3):
                 mesh = mesh_accuracy(ae, points=points if e.latent == 2 else points_3d)

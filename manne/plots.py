@@ -381,55 +381,25 @@ def plot_mesh(result, *, fig=None, cmap: str = NOTE_CMAP, title: str | None = No
     return drawn
 
 
-def held_out_frames(corpus, n: int, *, split: str = "test") -> np.ndarray:
-    """Up to ``n`` frame indices of ``split`` for reconstruction plots: first the middle frame of
-    each note (so several notes show), then evenly spaced frames; sorted."""
-    idx = corpus.indices(split)
-    notes = corpus.note[idx]
-    pick: list[int] = []
-    for note in np.unique(notes):
-        sel = idx[notes == note]
-        pick.append(int(sel[len(sel) // 2]))
-    pick = pick[:n]
-    for i in idx[np.linspace(0, len(idx) - 1, min(n, len(idx))).round().astype(int)]:
-        if len(pick) >= n:
-            break
-        if int(i) not in pick:
-            pick.append(int(i))
-    return np.array(sorted(pick), dtype=np.int64)
-
-
-def write_model_plots(ae, corpus, model_dir: str | os.PathLike, out: str | os.PathLike, *, frames: int = 4, dpi: int = 120) -> list[Path]:
+def write_model_plots(ae, examples, model_dir: str | os.PathLike, out: str | os.PathLike, *, frames: int = 4, dpi: int = 120) -> list[Path]:
     """Write ``embedding.png``, ``training.png`` and ``reconstruction.png`` of a model into ``out``.
 
     Parameters
     ----------
     ae : manne.forward.Autoencoder
-    corpus : manne.corpus.Corpus, with the model's analysis parameters
+    examples : manne.examples.Examples, from the corpus or the model's ``examples.npz``
     model_dir : the model directory (for ``history.csv``; training.png is skipped, with a note on
         stdout, when it has none)
-    frames : held-out frames to reconstruct (test split, else validation, else training)
+    frames : held-out frames to reconstruct (at most those in ``examples``)
 
     Returns
     -------
     paths : list of Path, the files written
-
-    Raises
-    ------
-    CorpusError
-        If the corpus's analysis parameters differ from the model's.
     """
-    from .errors import CorpusError
-
     model_dir, out = Path(model_dir), Path(out)
-    diffs = ae.analysis.differences(corpus.analysis)
-    if diffs:
-        raise CorpusError("the corpus's analysis parameters differ from the model's: " + "; ".join(diffs))
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    idx = corpus.indices("train")
-    z = ae.encode(corpus.S[idx], corpus.note[idx], corpus.clip[idx])
-    d = plot_embedding(z, corpus.note[idx])  # zoomed on the codes: a sigmoid model often uses a corner of [0, 1]
+    d = plot_embedding(examples.z, examples.z_note)  # zoomed on the codes: a sigmoid model often uses a corner of [0, 1]
     written.append(save_figure(d.fig, out / "embedding.png", dpi=dpi))
     history = model_dir / "history.csv"
     if history.is_file():
@@ -437,19 +407,18 @@ def write_model_plots(ae, corpus, model_dir: str | os.PathLike, out: str | os.Pa
         written.append(save_figure(lines[0].figure, out / "training.png", dpi=dpi))
     else:
         print(f"no {history}; skipping training.png")
-    split = next((s for s in ("test", "val") if len(corpus.indices(s))), "train")
-    pick = held_out_frames(corpus, frames, split=split)
-    S = corpus.S[pick]
-    R = ae.reconstruct(S, corpus.note[pick], corpus.clip[pick])
+    pick = np.linspace(0, len(examples.S) - 1, min(frames, len(examples.S))).round().astype(int)
+    S, notes = examples.S[pick], examples.S_note[pick]
+    R = ae.reconstruct(S, notes)
     seen = set(ae.notes_present)
-    labels = [f"{NOTE_NAMES[corpus.note[i]]}{'' if corpus.note[i] in seen else ' (not in training set)'}, "
-              f"frame {corpus.frame[i]} of clip {corpus.clip[i]}: MSE {np.mean((S[k] - R[k]) ** 2):.1e}"
+    labels = [f"{NOTE_NAMES[notes[k]]}{'' if notes[k] in seen else ' (not in training set)'}, "
+              f"{examples.S_label[i]}: MSE {np.mean((S[k] - R[k]) ** 2):.1e}"
               for k, i in enumerate(pick)]
     d = plot_reconstruction(S, R, sr=ae.analysis.sr, n_fft=ae.analysis.n_fft, labels=labels)
-    d.fig.suptitle(f"reconstruction of {len(pick)} {split} frames")
+    d.fig.suptitle(f"reconstruction of {len(pick)} {examples.split} frames")
     written.append(save_figure(d.fig, out / "reconstruction.png", dpi=dpi))
     return written
 
 
 __all__ = ["Drawn", "NOTE_CMAP", "use_agg", "note_colors", "note_cmap", "save_figure", "pca_2d", "plot_embedding",
-           "read_history", "plot_training", "plot_reconstruction", "plot_mesh", "held_out_frames", "write_model_plots"]
+           "read_history", "plot_training", "plot_reconstruction", "plot_mesh", "write_model_plots"]

@@ -27,6 +27,7 @@ from .audio import atomic_path
 from .config import ModelConfig, TrainConfig, from_dict
 from .corpus import Corpus
 from .errors import ModelError, OutputExistsError, ParameterError
+from .examples import Examples
 from .forward import FORMAT_VERSION, REQUIRED_FILES, Autoencoder, save_weights
 
 
@@ -202,6 +203,7 @@ def _finish(autoencoder, corpus, out, info, state, model_cfg, interrupted, weigh
         autoencoder.save(tmp)
     _write_json(out / "config.json", info)
     ae = Autoencoder.load(out)
+    Examples.from_corpus(ae, corpus).save(out / "examples.npz")
     info["latent_range"] = latent_range(ae, corpus, corpus.indices("train"))
     ae.info = info
     ae.latent_range = np.asarray(info["latent_range"], dtype=np.float32)

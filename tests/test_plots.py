@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 
 import numpy as np
@@ -146,21 +147,10 @@ def test_plot_command_writes_three_pngs(tiny_model, tmp_path, capsys):
 
 
 def test_plot_command_needs_a_corpus(tiny_model, tmp_path, capsys):
-    import json
-    import shutil
-
     from manne.cli import main
 
     assert main(["plot", str(tiny_model), "--corpus", str(tmp_path / "none.npz"), "-o", str(tmp_path / "o")]) == 2
     assert "no such corpus file" in capsys.readouterr().err
-    moved = tmp_path / "model"
-    shutil.copytree(tiny_model, moved)
-    info = json.loads((moved / "config.json").read_text())
-    info["corpus"]["path"] = str(tmp_path / "gone.npz")
-    (moved / "config.json").write_text(json.dumps(info))
-    assert main(["plot", str(moved), "-o", str(tmp_path / "o")]) == 2
-    err = capsys.readouterr().err
-    assert "gone.npz" in err and "give --corpus" in err
     assert main(["plot", str(tmp_path / "nope"), "-o", str(tmp_path / "o")]) == 2
     assert "no such model directory" in capsys.readouterr().err
 
@@ -224,3 +214,22 @@ def test_experiments_reject_bad_input(tiny_corpus, tmp_path):
     with pytest.raises(ParameterError, match="points=1"):
         run_experiments({"t": tiny_corpus}, tmp_path / "r", configs=select_configs(["II"]), points=1)
     assert not (tmp_path / "r").exists()
+
+
+def test_plot_works_from_the_model_alone(tiny_model, tmp_path, capsys):
+    """Without its corpus (as for the bundled default model) `manne plot` uses the model's examples.npz."""
+    import shutil
+
+    from manne.cli import main
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    cfg = json.loads((model / "config.json").read_text())
+    cfg["corpus"]["path"] = str(tmp_path / "gone.npz")
+    (model / "config.json").write_text(json.dumps(cfg))
+    assert main(["plot", str(model), "-o", str(tmp_path / "plots")]) == 0
+    assert "examples.npz" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["embedding.png", "reconstruction.png", "training.png"]
+    (model / "examples.npz").unlink()
+    assert main(["plot", str(model), "-o", str(tmp_path / "plots2")]) == 2
+    assert "is missing" in capsys.readouterr().err

@@ -33,20 +33,31 @@ def run(args) -> int:
         raise OutputExistsError(f"{existing[0]} exists; use --force to overwrite it")
     info = read_config(args.model)
     corpus_path = _corpus_path(args.model, args.corpus, info)
-
-    from ..corpus import load_corpus
+    from ..examples import Examples
     from ..forward import Autoencoder
     from ..plots import use_agg, write_model_plots
 
     use_agg()
     ae = Autoencoder.load(args.model)
-    corpus = load_corpus(corpus_path)
-    for path in write_model_plots(ae, corpus, Path(args.model), out, frames=args.frames, dpi=args.dpi):
+    if corpus_path is None:
+        print(f"using {args.model}/examples.npz (the training corpus is not here)")
+        examples = Examples.load(Path(args.model) / "examples.npz")
+    else:
+        from ..corpus import load_corpus
+        from ..errors import CorpusError
+
+        corpus = load_corpus(corpus_path)
+        diffs = ae.analysis.differences(corpus.analysis)
+        if diffs:
+            raise CorpusError("the corpus's analysis parameters differ from the model's: " + "; ".join(diffs))
+        examples = Examples.from_corpus(ae, corpus, frames=max(args.frames, 8))
+    for path in write_model_plots(ae, examples, Path(args.model), out, frames=args.frames, dpi=args.dpi):
         print(f"wrote {path}")
     return 0
 
 
-def _corpus_path(model: str, given: str | None, info: dict) -> str:
+def _corpus_path(model: str, given: str | None, info: dict) -> str | None:
+    """The corpus to plot from, or None to use the model's own examples.npz."""
     from ..errors import CorpusError
 
     if given:
@@ -57,5 +68,7 @@ def _corpus_path(model: str, given: str | None, info: dict) -> str:
     if not path:
         raise CorpusError(f"{model}/config.json does not name its corpus; give --corpus CORPUS")
     if not Path(path).is_file():
+        if (Path(model) / "examples.npz").is_file():
+            return None
         raise CorpusError(f"{path}, the corpus {model} was trained on, is missing; give --corpus CORPUS")
     return path
