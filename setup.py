@@ -16,8 +16,8 @@ setup(
         "mido>=1.3",
         "matplotlib>=3.7",
         "keras>=3.5",
-        "tensorflow-cpu>=2.16; platform_machine=='x86_64'",
-        "tensorflow>=2.16; platform_machine!='x86_64'",
+        "tensorflow-cpu>=2.16; sys_platform=='linux' and platform_machine=='x86_64'",
+        "tensorflow>=2.16; sys_platform!='linux' or platform_machine!='x86_64'",
     ],
     extras_require={
         "audio": ["pyaudio>=0.2.13"],

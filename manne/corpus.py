@@ -133,12 +133,24 @@ def _split_by_file(n_files: int, val: float, test: float, seed: int) -> np.ndarr
     return split
 
 
-def _folder_split(path: Path) -> int | None:
-    parts = [p.lower() for p in path.parts[:-1]]
-    for name, value in (("train", 0), ("val", 1), ("validation", 1), ("test", 2)):
-        if name in parts:
-            return value
+def _folder_split(folders: Sequence[str]) -> int | None:
+    """Split named by the deepest ``train``/``val``/``validation``/``test`` folder, or None."""
+    names = {"train": 0, "val": 1, "validation": 1, "test": 2}
+    for part in reversed(folders):
+        if part.lower() in names:
+            return names[part.lower()]
     return None
+
+
+def _folders_below_inputs(files: Sequence[Path], inputs: Sequence[str | os.PathLike]) -> list[tuple[str, ...]]:
+    """Folders of each file below the input folder it was found in (a file given directly: its parent)."""
+    roots = [Path(i).resolve() for i in inputs if Path(i).is_dir()]
+    out = []
+    for f in files:
+        f = f.resolve()
+        root = next((r for r in roots if f.is_relative_to(r)), None)
+        out.append(f.relative_to(root).parts[:-1] if root else (f.parent.name,))
+    return out
 
 
 def build(
@@ -205,7 +217,7 @@ def build(
     if not parts:
         raise CorpusError("no usable audio: every file was skipped")
     split, clip, clip_source, mode = _assign_split(
-        [p[3] for p in parts], [Path(s) for s in sources], val, test, split_mode, seed
+        [p[3] for p in parts], _folders_below_inputs([Path(s) for s in sources], inputs), val, test, split_mode, seed
     )
     gain = np.concatenate([p[1] for p in parts])
     S = np.empty((len(gain), analysis.n_bins), dtype=np.float32)
@@ -242,14 +254,16 @@ def build(
     return corpus
 
 
-def _assign_split(frames, paths, val, test, mode, seed):
-    """Split, clip and clip-source arrays for files whose kept frame indices are ``frames``."""
+def _assign_split(frames, folders, val, test, mode, seed):
+    """Split, clip and clip-source arrays for files whose kept frame indices are ``frames`` and
+    whose folders below their input are ``folders``."""
     n_files = len(frames)
-    folder = [_folder_split(p) for p in paths]
+    folder = [_folder_split(p) for p in folders]
     if mode == "folders" or (mode == "auto" and all(f is not None for f in folder)):
-        missing = [str(p) for p, f in zip(paths, folder) if f is None]
+        missing = [i for i, f in enumerate(folder) if f is None]
         if missing:
-            raise CorpusError(f"--split folders: {missing[0]} is not under a train/, val/ or test/ folder")
+            raise CorpusError(f"--split folders: file {missing[0] + 1} (in {'/'.join(folders[missing[0]]) or 'the input folder'}) "
+                              "is not under a train/, val/ or test/ folder")
         file_split = np.array(folder, dtype=np.int8)
         mode = "folders"
     elif mode in ("auto", "file"):

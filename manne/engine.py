@@ -465,7 +465,11 @@ class Engine:
             return None
         blocks = list(rec)
         y = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
-        return write_wav(self._rec_path, y, sr=self.sr, force=True)
+        try:
+            return write_wav(self._rec_path, y, sr=self.sr, force=True)
+        except Exception:
+            self._recording = rec  # keep the take (recording goes on) so the user can retry or save elsewhere
+            raise
 
     # ---- audio thread ---------------------------------------------------------------------
     def reset(self) -> None:

@@ -658,10 +658,17 @@ def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 512, hop_le
     ModelError, ParameterError
         If the model or the preset cannot be read.
     """
+    import signal
+
     from .engine import Engine
-    from .errors import AudioDeviceError
+    from .errors import AudioDeviceError, ManneError
 
     ae = Autoencoder.load(model_dir)
+    try:
+        root = tk.Tk(className="manne")  # before any sound: an unreachable display fails cleanly
+    except tk.TclError as exc:
+        raise ManneError(f"cannot open the window ({exc}); for headless use, try `manne render`") from exc
+    root.withdraw()
     p = load_preset(preset, ae=ae) if preset is not None else None
     engine = Engine(ae, sr=ae.analysis.sr, hop_length=hop_length, phase=p.phase if p else phase,
                     volume=p.volume if p else 0.8)
@@ -679,12 +686,18 @@ def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 512, hop_le
         if audio is not None:
             audio.close()
         audio, reason = None, str(exc)
-    root = tk.Tk(className="manne")
-    win = SynthWindow(root, ae, model_dir, engine=engine, audio=audio, audio_error=reason, device=device,
-                      buffer=buffer, playing=audio is not None and play, preset=p)
+    win = None
     try:
+        win = SynthWindow(root, ae, model_dir, engine=engine, audio=audio, audio_error=reason, device=device,
+                          buffer=buffer, playing=audio is not None and play, preset=p)
+        root.deiconify()
+        # Ctrl-C in the terminal closes the window properly (stream stopped, recording finished)
+        # instead of being swallowed by a Tk callback
+        signal.signal(signal.SIGINT, lambda *_: root.after_idle(win.close))
         root.mainloop()
     finally:
-        if not win.closed:
+        if win is not None and not win.closed:
             win.close()
+        elif win is None and audio is not None:
+            audio.close()
     return 0

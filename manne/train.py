@@ -37,8 +37,26 @@ def check_output(out: Path, *, resume: bool, force: bool) -> None:
         if not (out / "checkpoint" / "state.json").is_file():
             raise ModelError(f"{out}: nothing to resume (no checkpoint/state.json); train without --resume")
         return
-    if out.exists() and any(out.iterdir()) and not force:
-        raise OutputExistsError(f"{out} exists; use --force to overwrite it or --resume to continue it")
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise OutputExistsError(f"{out} exists; use --force to overwrite it or --resume to continue it")
+        if not any((out / f).exists() for f in MODEL_FILES):
+            raise OutputExistsError(f"{out} is not a manne model directory; --force only replaces model directories")
+
+
+MODEL_FILES = ("config.json", "weights.npz", "model.keras", "history.csv", "metrics.json", "examples.npz", "checkpoint")
+
+
+def _clear_model_dir(out: Path) -> None:
+    """Remove the files a model directory holds (and nothing else the user put there)."""
+    for name in MODEL_FILES:
+        p = out / name
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
 
 
 def model_inputs(corpus: Corpus, cfg: ModelConfig, idx: np.ndarray) -> dict[str, np.ndarray]:
@@ -127,13 +145,15 @@ def train(
     state = {"epoch": 0, "best_val": None, "best_epoch": None, "history": [], "seconds": 0.0}
     if resume:
         state = json.loads((ckpt / "state.json").read_text())
+        if (ckpt / "best.json").is_file():
+            state.update(json.loads((ckpt / "best.json").read_text()))
         saved = json.loads((ckpt / "config.json").read_text())
         if saved["corpus"]["hash"] != corpus.hash:
             raise ModelError(f"{out}: the checkpoint was trained on another corpus (hash {saved['corpus']['hash']}, this one {corpus.hash})")
         model_cfg = from_dict(ModelConfig, saved["model"])
         train_cfg = from_dict(TrainConfig, {**saved["training"], "epochs": train_cfg.epochs})
     elif out.exists() and force:
-        shutil.rmtree(out)
+        _clear_model_dir(out)
     ckpt.mkdir(parents=True, exist_ok=True)
 
     from . import model as kmodel  # sets the backend and quiets TensorFlow before it loads
@@ -171,8 +191,9 @@ def train(
         finally:
             callback.set_model(autoencoder)
             callback.close()
-    if (ckpt / "best.weights.h5").is_file():
-        autoencoder.load_weights(ckpt / "best.weights.h5")
+    if not (ckpt / "best.weights.h5").is_file():
+        raise KeyboardInterrupt  # stopped before the first epoch ended: there is no model worth writing
+    autoencoder.load_weights(ckpt / "best.weights.h5")
     info["training_seconds"] = state["seconds"]
     return _finish(autoencoder, corpus, out, info, state, model_cfg, interrupted, weights_dtype, log)
 
@@ -281,6 +302,9 @@ class _Monitor:
                     self.since_best = self.since_cut = 0
                     with atomic_path(self.ckpt / "best.weights.h5", force=True) as tmp:
                         self.model.save_weights(tmp)
+                    # the best score goes with the best weights, so a resume after a hard kill never
+                    # overwrites them with a worse model
+                    _write_json(self.ckpt / "best.json", {"best_val": value, "best_epoch": epoch + 1})
                 else:
                     self.since_best += 1
                     self.since_cut += 1

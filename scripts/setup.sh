@@ -12,9 +12,11 @@ cd "$(dirname "$0")/.."
 mode="${1:-play}"; shift || true
 case "$mode" in play|test|install) ;; *) echo "usage: bash scripts/setup.sh [play|test|install] [args...]" >&2; exit 2;; esac
 
-apt_pkgs=(portaudio19-dev libsndfile1 fluidsynth fluid-soundfont-gm python3-venv python3-tk)
-[ "$mode" = test ] && apt_pkgs+=(xvfb xdotool imagemagick pulseaudio pulseaudio-utils libasound2-plugins)
-brew_pkgs="portaudio fluid-synth libsndfile python-tk"
+# gcc and python3-dev build PyAudio (it has no Linux wheels); FluidSynth and FluidR3 render the demo
+# corpora (scripts/) and the tests' real instrument recordings.
+apt_pkgs=(portaudio19-dev libsndfile1 gcc python3-dev python3-venv python3-tk)
+[ "$mode" = test ] && apt_pkgs+=(fluidsynth fluid-soundfont-gm xvfb xdotool imagemagick pulseaudio pulseaudio-utils libasound2-plugins)
+brew_pkgs="portaudio libsndfile python-tk"; [ "$mode" = test ] && brew_pkgs="$brew_pkgs fluid-synth"
 
 if [ "$(uname)" = Darwin ]; then
   if command -v brew >/dev/null; then
@@ -53,7 +55,7 @@ fi
 "$PY" -c 'import tkinter' 2>/dev/null || echo "warning: this Python has no tkinter; the synth window needs it (apt-get install python3-tk / brew install python-tk)" >&2
 
 stamp=.venv/.manne-installed
-want="$(cat setup.py | sha1sum | cut -c1-40)-$mode"
+want="$("$PY" -c 'import hashlib; print(hashlib.sha1(open("setup.py", "rb").read()).hexdigest())')-$mode"
 if [ ! -x .venv/bin/python ]; then
   echo "creating .venv"
   "$PY" -m venv .venv
@@ -61,8 +63,13 @@ fi
 if [ ! -f "$stamp" ] || ! grep -qx -- "$want" "$stamp"; then
   echo "installing manne and its Python packages into .venv (TensorFlow is large; a first install takes a few minutes)"
   .venv/bin/python -m pip install -q --upgrade pip
-  extras="audio"; [ "$mode" = test ] && extras="audio,test"
-  .venv/bin/python -m pip install -q -e ".[$extras]"
+  if [ "$mode" = test ]; then
+    .venv/bin/python -m pip install -q -e ".[audio,test]"
+  else
+    .venv/bin/python -m pip install -q -e .
+    # without PyAudio the synth still opens (it says there is no audio output) and renders to WAV
+    .venv/bin/python -m pip install -q "pyaudio>=0.2.13" || echo "warning: PyAudio did not install (PortAudio headers and a C compiler are needed); the synth will only render to WAV" >&2
+  fi
   echo "$want" > "$stamp"
 fi
 

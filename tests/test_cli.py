@@ -159,3 +159,19 @@ def test_bad_arguments(tiny_corpus, tmp_path, capsys):
 def test_debug_shows_the_traceback(tmp_path, capsys):
     code, _, err = run(capsys, "--debug", "corpus", tmp_path / "nope", "-o", tmp_path / "c.npz")
     assert code == 2 and "Traceback" in err
+
+
+def test_force_only_replaces_model_directories(tiny_corpus, tmp_path, capsys):
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "take1.wav").write_bytes(b"precious")
+    code, _, err = run(capsys, "train", tiny_corpus, "-o", music, "--force", "--epochs", "1")
+    assert_one_line_error(code, err, "not a manne model directory")
+    assert (music / "take1.wav").read_bytes() == b"precious"
+
+
+def test_os_errors_are_one_line(tone_dir, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run(capsys, "corpus", tone_dir, "-o", blocker / "c.npz", "-q")
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1

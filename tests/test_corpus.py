@@ -146,3 +146,17 @@ def test_too_small_to_split(tmp_path):
     sf.write(tmp_path / "short.wav", tone(60, 4100 / SR), SR)  # one file, five frames
     with pytest.raises(CorpusError, match="too small to split"):
         build([tmp_path], val=0.1, test=0.1, progress=False)
+
+
+def test_folders_above_the_input_do_not_decide_the_split(tmp_path):
+    """Recordings kept under ~/test/... are not all test data: only folders below the input count."""
+    root = tmp_path / "test" / "cello"
+    write_tones(root, [60, 62, 64, 65, 67, 69, 71, 72, 74, 76])
+    c = build([root], val=0.1, test=0.1, progress=False)
+    assert c.meta["split_mode"] == "file"
+    nested = tmp_path / "takes"
+    for name, pitch in (("train", 60), ("val", 62), ("test", 64)):
+        write_tones(nested / "train-room" / name, [pitch])  # the deepest named folder wins
+    c = build([nested], progress=False)
+    assert c.meta["split_mode"] == "folders"
+    assert sorted(np.unique(c.split).tolist()) == [0, 1, 2]

@@ -54,7 +54,15 @@ def run(args) -> int:
     from ..errors import ManneError, ModelError, ParameterError
 
     check_display()
-    model = Path(args.model) if args.model else default_model_dir()
+    if args.preset and not Path(args.preset).is_file():
+        raise ParameterError(f"--preset {args.preset}: no such file")
+    model = Path(args.model) if args.model else None
+    if model is None and args.preset:  # a preset names its model: play that one
+        from ..presets import load_preset
+
+        saved = Path(load_preset(args.preset).model)
+        model = saved if saved.is_dir() else None
+    model = model or default_model_dir()
     if not model.is_dir():
         raise ModelError(f"no model at {model}; train one with `manne train` or pass MODEL_DIR")
     from ..engine import HOP_MAX, HOP_MIN
@@ -64,8 +72,6 @@ def run(args) -> int:
         raise ParameterError(f"--buffer {args.buffer} must be from {BUFFER_MIN} to {BUFFER_MAX} frames")
     if not HOP_MIN <= args.hop <= HOP_MAX:
         raise ParameterError(f"--hop {args.hop} must be from {HOP_MIN} to {HOP_MAX} samples")
-    if args.preset and not Path(args.preset).is_file():
-        raise ParameterError(f"--preset {args.preset}: no such file")
     device = int(args.device) if args.device is not None and args.device.strip().isdigit() else args.device
     try:
         from .. import gui
