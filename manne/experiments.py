@@ -20,7 +20,7 @@ config             table  latent  bottleneck  augment  skip
 ``2-lrelu-skip``   III    2       lrelu       chroma   yes
 ``3-sigmoid``      IV     3       sigmoid     chroma   no
 ``3-sigmoid-skip`` IV     3       sigmoid     chroma   yes
-``8-vae``          V      8       VAE (β .1)  chroma   yes
+``8-vae``          VI     8       VAE (β .1)  chroma   yes
 =================  =====  ======  ==========  =======  ====
 """
 
@@ -69,7 +69,7 @@ CONFIGS: dict[str, Experiment] = {
         Experiment("8-none", "I", 8, augment="none", skip=False),
         Experiment("8-diff", "I", 8, augment="diff", skip=False),
         Experiment("8-chroma-skip", "I", 8, augment="chroma", skip=True),
-        Experiment("8-vae", "V", 8, augment="chroma", skip=True, vae=True, beta=0.1),
+        Experiment("8-vae", "VI", 8, augment="chroma", skip=True, vae=True, beta=0.1),
         Experiment("2-sigmoid", "II", 2, "sigmoid", skip=False),
         Experiment("2-sigmoid-skip", "II", 2, "sigmoid", skip=True),
         Experiment("2-lrelu", "III", 2, "lrelu", skip=False),
@@ -83,7 +83,7 @@ TABLES = {
     "II": "2 neurons, sigmoid bottleneck: skip connection",
     "III": "2 neurons, leaky-ReLU bottleneck: skip connection",
     "IV": "3 neurons: skip connection",
-    "V": "8 neurons: beta-VAE against the plain autoencoder (not in the paper)",
+    "VI": "8 neurons: beta-VAE against the plain autoencoder (not in the paper)",
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
