@@ -10,8 +10,9 @@
 Measured here (2 shared cores, ``corpora/synth1-bench.npz``, 11,140 training frames): the paper's
 schedule reached its best validation MSE 3.114e-4 at epoch 281 (test 2.213e-4) in 33.7 min under
 load (about 16.5 min at the unloaded 3.3 s an epoch); ``b200-lr2e-3-plateau``, now the default,
-reached 3.2e-4 at epoch 84 and 3.161e-4 at epoch 90 (test 2.204e-4) in 9.4 min under load and did
-not reach 3.114e-4 within its 10-minute budget; ``b1000-lr3e-3-plateau`` stalled at 3.69e-4.
+reached 3.2e-4 at epoch 84 and its best, 3.161e-4, at epoch 90 (test 2.204e-4): 5.8 min on the
+otherwise idle machine, early-stopped at 7.2 min, never reaching 3.114e-4 itself;
+``b1000-lr3e-3-plateau`` stalled at 3.69e-4.
 
 Each run is a ``manne train`` subprocess so its peak memory (``ru_maxrss`` from ``os.wait4``)
 is its own. Figures go to stdout and, with ``-o``, to a JSON file.
