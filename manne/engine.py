@@ -68,7 +68,7 @@ import numpy as np
 from .audio import write_wav
 from .dsp import hann, noise_phase, note_index
 from .errors import OutputExistsError, ParameterError
-from .forward import Autoencoder
+from .forward import Autoencoder, activate
 
 __all__ = ["Engine", "FastDecoder", "Params", "soft_limit", "limit_blas_threads", "PHASES", "CONTROL_HOP"]
 
@@ -152,21 +152,6 @@ def limit_blas_threads(n: int) -> bool:
     return ok
 
 
-def _act_inplace(x: np.ndarray, act: str, alpha: float, tmp: np.ndarray) -> None:
-    if act == "lrelu":
-        np.multiply(x, alpha, out=tmp)
-        np.maximum(x, tmp, out=x)  # max(x, alpha*x) == where(x > 0, x, alpha*x) for 0 <= alpha <= 1
-    elif act == "relu":
-        np.maximum(x, 0.0, out=x)
-    elif act == "sigmoid":
-        np.negative(x, out=x)
-        np.exp(x, out=x)
-        x += 1.0
-        np.reciprocal(x, out=x)
-    elif act != "linear":
-        raise ParameterError(f"activation {act!r} is not supported by the real-time decoder")
-
-
 class FastDecoder:
     """The model's decoder as a float32 matmul chain, prepared once for per-hop calls.
 
@@ -212,12 +197,12 @@ class FastDecoder:
         x = self._bufs[0]
         np.matmul(z, self.Wz, out=x)
         x += self.note_rows[note]
-        _act_inplace(x, self.act0, self.alpha, self._tmp[0])
+        activate(x, self.act0, self.alpha, self._tmp[0])
         for i, (W, b, act) in enumerate(self.layers, start=1):
             y = self._bufs[i]
             np.matmul(x, W, out=y)
             y += b
-            _act_inplace(y, act, self.alpha, self._tmp[i])
+            activate(y, act, self.alpha, self._tmp[i])
             x = y
         return x
 
@@ -241,11 +226,11 @@ class FastDecoder:
             return out
         x = z @ self.Wz
         x += self.note_rows[note]
-        _act_inplace(x, self.act0, self.alpha, np.empty_like(x))
+        activate(x, self.act0, self.alpha, np.empty_like(x))
         for W, b, act in self.layers:
             x = x @ W
             x += b
-            _act_inplace(x, act, self.alpha, np.empty_like(x))
+            activate(x, act, self.alpha, np.empty_like(x))
         return x
 
 

@@ -23,14 +23,27 @@ FORMAT_VERSION = 1
 REQUIRED_FILES = ("config.json", "weights.npz")
 
 
-def _act(x: np.ndarray, name: str, alpha: float) -> np.ndarray:
+def activate(x: np.ndarray, name: str, alpha: float = 0.1, scratch: np.ndarray | None = None) -> np.ndarray:
+    """Apply activation ``name`` to ``x`` in place and return it.
+
+    ``x`` must be a fresh float array (a layer's pre-activation); ``scratch``, a buffer shaped like
+    ``x``, saves an allocation for the leaky ReLU. One implementation serves the forward pass, the
+    real-time engine and the mesh.
+    """
     if name == "lrelu":
+        if 0.0 <= alpha <= 1.0:  # max(x, alpha*x) == where(x > 0, x, alpha*x)
+            return np.maximum(x, np.multiply(x, alpha, out=scratch), out=x)
         return np.where(x > 0, x, alpha * x)
     if name == "relu":
-        return np.maximum(x, 0)
+        return np.maximum(x, 0.0, out=x)
     if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-x))
-    return x
+        np.negative(x, out=x)
+        np.exp(x, out=x)
+        x += 1.0
+        return np.reciprocal(x, out=x)
+    if name == "linear":
+        return x
+    raise ParameterError(f"activation {name!r} is not one of lrelu, relu, sigmoid, linear")
 
 
 def read_config(model_dir: str | os.PathLike) -> dict:
@@ -126,7 +139,7 @@ class Autoencoder:
 
     def _run(self, layers: list[Dense], x: np.ndarray) -> np.ndarray:
         for layer in layers:
-            x = _act(x @ layer.W + layer.b, layer.act, self.config.alpha)
+            x = activate(x @ layer.W + layer.b, layer.act, self.config.alpha)
         return x
 
     def encoder_input(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None) -> np.ndarray:

@@ -28,7 +28,7 @@ from . import dsp
 from .audio import atomic_path
 from .dsp import NOTE_NAMES
 from .errors import ParameterError
-from .forward import Autoencoder
+from .forward import Autoencoder, activate
 
 MAX_GRID = 2_000_000  # grid points; 12 notes of this many decodes take minutes
 
@@ -185,16 +185,8 @@ class _BandDecoder:
         self.alpha = float(ae.config.alpha)
 
     def _act(self, x: np.ndarray, name: str, scratch: np.ndarray | None = None) -> np.ndarray:
-        """Activation ``name`` applied in place where possible (``scratch``: a buffer shaped like ``x``)."""
-        if name == "lrelu":
-            if 0.0 <= self.alpha <= 1.0:
-                return np.maximum(x, np.multiply(x, self.alpha, out=scratch), out=x)
-            return np.where(x > 0, x, self.alpha * x)
-        if name == "relu":
-            return np.maximum(x, 0, out=x)
-        if name == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-x))
-        return x
+        """Activation ``name`` applied in place (``scratch``: a buffer shaped like ``x``)."""
+        return activate(x, name, self.alpha, scratch)
 
     def labels(self, zW: np.ndarray, note: int, *, batch: int = 4096, out: np.ndarray | None = None) -> np.ndarray:
         """Chroma argmax, shape (n,) int8, of the decoded rows whose first-layer product is ``zW`` (n, width).

@@ -174,7 +174,6 @@ def train(
     val_data = _dataset(corpus, model_cfg, val_idx, 4096, shuffle=False, seed=0) if val_monitor else None
     callback = _Monitor(state, train_cfg, ckpt, progress=progress, monitor="val_mse" if val_monitor else "mse", n_train=len(train_idx))
     interrupted = False
-    t0 = time.perf_counter()
     if state["epoch"] < train_cfg.epochs:
         try:
             autoencoder.fit(
