@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from manne import dsp
 from manne.corpus import build, load_corpus, save
 from manne.errors import AudioFileError, CorpusError, OutputExistsError
 
