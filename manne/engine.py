@@ -168,12 +168,7 @@ class FastDecoder:
         self.alpha = float(ae.config.alpha)
         if not 0.0 <= self.alpha <= 1.0:
             raise ParameterError(f"LeakyReLU slope alpha={self.alpha} must be between 0 and 1 for the real-time decoder")
-        self.Wz = np.ascontiguousarray(first.W[:d], dtype=np.float32)  # (latent, w0)
-        if ae.config.skip:
-            rows = first.W[d : d + 12] + first.b[None, :]
-        else:
-            rows = np.broadcast_to(first.b, (12, first.W.shape[1]))
-        self.note_rows = np.ascontiguousarray(rows, dtype=np.float32)  # (12, w0), bias folded in
+        self.Wz, self.note_rows = ae.first_layer_by_note()  # (latent, w0), (12, w0) with the bias folded in
         self.act0 = first.act
         self.layers = [(np.ascontiguousarray(L.W, dtype=np.float32), np.ascontiguousarray(L.b, dtype=np.float32), L.act)
                        for L in rest]

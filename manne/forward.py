@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import ModelConfig, from_dict
 from .dsp import Analysis, first_order_difference, one_hot
-from .errors import ModelError, ParameterError
+from .errors import CorpusError, ModelError, ParameterError
 
 FORMAT_VERSION = 1
 REQUIRED_FILES = ("config.json", "weights.npz")
@@ -136,6 +136,30 @@ class Autoencoder:
         if dec[0].W.shape[0] != n_in_dec or dec[-1].W.shape[1] != analysis.n_bins:
             raise ModelError(f"{d}/weights.npz: decoder shapes {dec[0].W.shape}..{dec[-1].W.shape} do not match config.json")
         return cls(config, analysis, enc, dec, info)
+
+    def check_analysis(self, analysis: Analysis) -> None:
+        """Raise :class:`CorpusError` naming the fields where ``analysis`` differs from the model's."""
+        diffs = self.analysis.differences(analysis)
+        if diffs:
+            raise CorpusError("the corpus's analysis parameters differ from the model's: " + "; ".join(diffs))
+
+    def first_layer_by_note(self) -> tuple[np.ndarray, np.ndarray]:
+        """The decoder's first layer split for fast conditioned decoding.
+
+        ``[z, one_hot(note)] @ W0 + b0 == z @ Wz + note_rows[note]``.
+
+        Returns
+        -------
+        Wz : np.ndarray, shape (latent, width), float32, contiguous
+        note_rows : np.ndarray, shape (12, width), float32: the note's rows of ``W0`` plus the bias
+            (the bias alone for every note when the model has no skip connection)
+        """
+        first, d = self.decoder[0], self.latent
+        if self.config.skip:
+            rows = first.W[d : d + 12] + first.b[None, :]
+        else:
+            rows = np.broadcast_to(first.b, (12, first.W.shape[1]))
+        return np.ascontiguousarray(first.W[:d], dtype=np.float32), np.ascontiguousarray(rows, dtype=np.float32)
 
     def _run(self, layers: list[Dense], x: np.ndarray) -> np.ndarray:
         for layer in layers:

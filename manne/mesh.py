@@ -176,11 +176,9 @@ class _BandDecoder:
         layers = [(np.asarray(l.W, np.float32), np.asarray(l.b, np.float32), l.act) for l in ae.decoder]
         W, b, act = layers[-1]
         layers[-1] = (np.ascontiguousarray(W[:, cols]), b[cols], act)
-        W0, b0, act0 = layers[0]
-        d = ae.latent
         self.skip = ae.config.skip
-        self.W0z, self.b0, self.act0 = np.ascontiguousarray(W0[:d]), b0, act0
-        self.W0note = W0[d:] if self.skip else None  # (12, width) rows added for the note's one-hot
+        self.W0z, self.note_rows = ae.first_layer_by_note()  # note rows carry the first layer's bias
+        self.act0 = layers[0][2]
         self.rest = layers[1:]
         self.alpha = float(ae.config.alpha)
 
@@ -197,7 +195,7 @@ class _BandDecoder:
         """
         n = len(zW)
         out = np.empty(n, dtype=np.int8) if out is None else out
-        bias = self.b0 + self.W0note[note] if self.skip else self.b0
+        bias = self.note_rows[note]
         n_narrow = 0
         while n_narrow < len(self.rest) and self.rest[n_narrow][0].shape[1] <= 128:
             n_narrow += 1

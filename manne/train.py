@@ -246,11 +246,7 @@ def _finish(autoencoder, corpus, out, info, state, model_cfg, interrupted, weigh
 
 def evaluate(ae: Autoencoder, corpus: Corpus) -> dict:
     """Validation and test MSE (and train MSE) of a loaded model on a corpus with the same analysis."""
-    from .errors import CorpusError
-
-    diffs = ae.analysis.differences(corpus.analysis)
-    if diffs:
-        raise CorpusError("the corpus's analysis parameters differ from the model's: " + "; ".join(diffs))
+    ae.check_analysis(corpus.analysis)
     res = {}
     for name in ("val", "test"):
         idx = corpus.indices(name)

@@ -44,12 +44,9 @@ def run(args) -> int:
         examples = Examples.load(Path(args.model) / "examples.npz")
     else:
         from ..corpus import load_corpus
-        from ..errors import CorpusError
 
         corpus = load_corpus(corpus_path)
-        diffs = ae.analysis.differences(corpus.analysis)
-        if diffs:
-            raise CorpusError("the corpus's analysis parameters differ from the model's: " + "; ".join(diffs))
+        ae.check_analysis(corpus.analysis)
         examples = Examples.from_corpus(ae, corpus, frames=max(args.frames, 8))
     for path in write_model_plots(ae, examples, Path(args.model), out, frames=args.frames, dpi=args.dpi):
         print(f"wrote {path}")
