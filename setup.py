@@ -13,7 +13,8 @@ setup(
         "scipy>=1.10",
         "soundfile>=0.12",
         "tqdm>=4.60",
-        "mido>=1.3",
+        "librosa>=0.10",
+        "threadpoolctl>=3.1",
         "matplotlib>=3.7",
         "keras>=3.5",
         "tensorflow-cpu>=2.16; sys_platform=='linux' and platform_machine=='x86_64'",
@@ -21,7 +22,9 @@ setup(
     ],
     extras_require={
         "audio": ["pyaudio>=0.2.13"],
-        "test": ["pytest>=7"],
+        # the demo corpora and the tests' instrument recordings (scripts/soundfont.py) write MIDI with mido
+        "soundfont": ["mido>=1.3"],
+        "test": ["pytest>=7", "mido>=1.3"],
     },
     entry_points={"console_scripts": ["manne=manne.cli:main"]},
 )

@@ -13,8 +13,8 @@ import importlib
 import sys
 import traceback
 
-from . import __version__
-from .errors import ManneError
+from manne import __version__
+from manne.errors import ManneError
 
 COMMANDS = ("corpus", "train", "evaluate", "synth", "render", "devices", "plot", "mesh", "experiments", "bench")
 

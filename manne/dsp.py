@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import scipy.signal
 
-from .errors import ParameterError
+from manne.errors import ParameterError
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from manne.errors import ManneError  # noqa: E402
-from manne.soundfont import CORPUS_KINDS, find_fluidsynth, find_soundfont, render_corpus  # noqa: E402
+from soundfont import CORPUS_KINDS, find_fluidsynth, find_soundfont, render_corpus  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

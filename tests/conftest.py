@@ -60,9 +60,9 @@ def tiny_corpus(tone_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tiny_corpus, tmp_path_factory) -> Path:
     """A 2-neuron sigmoid model with chroma augmentation and skip, widest layer 64."""
-    from manne.config import ModelConfig, TrainConfig
+    from manne.model.config import ModelConfig, TrainConfig
     from manne.corpus import load_corpus
-    from manne.train import train
+    from manne.model.train import train
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     train(load_corpus(tiny_corpus), str(tiny_corpus), out,
@@ -132,7 +132,7 @@ def pulse_null_sink(tmp_path_factory):
 @pytest.fixture(scope="session")
 def pulse_device(pulse_null_sink) -> str:
     """The PortAudio output device that plays into :func:`pulse_null_sink`: ``"pulse"`` or ``"default"``."""
-    from manne.stream import list_output_devices
+    from manne.synth.stream import list_output_devices
 
     names = [d["name"] for d in list_output_devices()]
     for name in ("pulse", "default"):

@@ -10,10 +10,10 @@ import pytest
 import soundfile as sf
 
 from manne.dsp import noise_phase
-from manne.engine import (PA_CONTINUE, PA_OUTPUT_UNDERFLOW, TARGET_DBFS, TYPICAL_PARTIALS, Engine, FastDecoder,
+from manne.synth.engine import (PA_CONTINUE, PA_OUTPUT_UNDERFLOW, TARGET_DBFS, TYPICAL_PARTIALS, Engine, FastDecoder,
                           soft_limit)
 from manne.errors import OutputExistsError, ParameterError
-from manne.forward import Autoencoder
+from manne.model.forward import Autoencoder
 
 Z_A = [0.3, 0.6]
 Z_B = [0.9, 0.1]
@@ -463,7 +463,7 @@ def test_recording_collects_blocks_and_writes_on_stop(ae, tmp_path):
 
 
 def test_engine_imports_no_heavy_libraries():
-    code = ("import sys, manne.engine, manne.stream; "
+    code = ("import sys, manne.synth.engine, manne.synth.stream; "
             "bad = [m for m in ('tensorflow', 'keras', 'pyaudio', 'tkinter', 'matplotlib') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -1,6 +1,6 @@
 """The synth window, driven with real X input on a virtual display (Xvfb + xdotool).
 
-The window runs on the tiny model with a real :class:`manne.engine.Engine` and no audio stream
+The window runs on the tiny model with a real :class:`manne.synth.engine.Engine` and no audio stream
 (``audio=None``); where a test needs audio to flow, it calls ``engine.callback`` itself, as
 PyAudio's thread would. The Tk loop is pumped with ``root.update()`` between actions.
 """
@@ -58,7 +58,7 @@ def xvfb():
 
 @pytest.fixture(scope="module")
 def ae(tiny_model):
-    from manne.forward import Autoencoder
+    from manne.model.forward import Autoencoder
 
     return Autoencoder.load(tiny_model)
 
@@ -67,8 +67,8 @@ def ae(tiny_model):
 def window(xvfb, ae, tiny_model):
     import tkinter as tk
 
-    from manne.engine import Engine
-    from manne.gui import SynthWindow
+    from manne.synth.engine import Engine
+    from manne.gui.window import SynthWindow
 
     root = tk.Tk(className="manne")
     engine = Engine(ae, sr=ae.analysis.sr, hop_length=256)
@@ -230,10 +230,10 @@ def pump_until_closed(win) -> None:
 
 
 def test_render_to_wav(window, tmp_path, monkeypatch):
-    import manne.gui
+    import manne.gui.window
 
     path = tmp_path / "render.wav"
-    monkeypatch.setattr(manne.gui.filedialog, "asksaveasfilename", lambda **kw: str(path))
+    monkeypatch.setattr(manne.gui.window.filedialog, "asksaveasfilename", lambda **kw: str(path))
     win = window
     win.seconds_var.set("1")
     win.render_dialog()
@@ -252,11 +252,11 @@ def test_render_to_wav(window, tmp_path, monkeypatch):
 
 
 def test_presets_from_the_window(window, tmp_path, monkeypatch):
-    import manne.gui
+    import manne.gui.window
 
     path = tmp_path / "p.json"
-    monkeypatch.setattr(manne.gui.filedialog, "asksaveasfilename", lambda **kw: str(path))
-    monkeypatch.setattr(manne.gui.filedialog, "askopenfilename", lambda **kw: str(path))
+    monkeypatch.setattr(manne.gui.window.filedialog, "asksaveasfilename", lambda **kw: str(path))
+    monkeypatch.setattr(manne.gui.window.filedialog, "askopenfilename", lambda **kw: str(path))
     win, engine = window, window.engine
     lo, hi = np.asarray(win.ae.latent_range, dtype=float)
     z = lo + np.array([0.2, 0.7]) * (hi - lo)
@@ -279,9 +279,9 @@ def test_presets_from_the_window(window, tmp_path, monkeypatch):
 
 
 def test_open_model_rebuilds_sliders(window, tiny_model, monkeypatch):
-    import manne.gui
+    import manne.gui.window
 
-    monkeypatch.setattr(manne.gui.filedialog, "askdirectory", lambda **kw: str(tiny_model))
+    monkeypatch.setattr(manne.gui.window.filedialog, "askdirectory", lambda **kw: str(tiny_model))
     win = window
     old_engine, old_slider = win.engine, win.sliders[0]
     win.set_note(2)
@@ -313,7 +313,7 @@ def test_synth_without_model(xvfb, tmp_path, capsys):
 
 
 def test_synth_path_never_imports_tensorflow():
-    code = ("import sys, manne.cli, manne.commands.synth, manne.gui, manne.engine, manne.presets\n"
+    code = ("import sys, manne.cli, manne.commands.synth, manne.gui.window, manne.synth.engine, manne.synth.presets\n"
             "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
@@ -354,9 +354,9 @@ def test_with_a_real_audio_output(xvfb, pulse_device, ae, tiny_model):
     """
     import tkinter as tk
 
-    from manne.engine import Engine
-    from manne.gui import SynthWindow
-    from manne.stream import AudioOut
+    from manne.synth.engine import Engine
+    from manne.gui.window import SynthWindow
+    from manne.synth.stream import AudioOut
 
     engine = Engine(ae, sr=ae.analysis.sr)
     audio = AudioOut(engine, device=pulse_device, buffer=512)

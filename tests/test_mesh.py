@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from manne import dsp
-from manne.config import ModelConfig
+from manne.model.config import ModelConfig
 from manne.dsp import Analysis, NOTE_NAMES
 from manne.errors import ModelError, ParameterError
-from manne.forward import Autoencoder, Dense
-from manne.mesh import MAX_GRID, latent_grid, markdown_table, mesh_accuracy, read_csv, write_csv, write_markdown
+from manne.model.forward import Autoencoder, Dense
+from manne.inspect.mesh import MAX_GRID, latent_grid, markdown_table, mesh_accuracy, read_csv, write_csv, write_markdown
 
 SEEN = [0, 2, 4, 5, 7, 9, 11]  # C major, the notes of the tone fixtures
 

@@ -13,11 +13,11 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.figure  # noqa: E402
 
-from manne import plots  # noqa: E402
+from manne.inspect import plots  # noqa: E402
 from manne.corpus import load_corpus  # noqa: E402
 from manne.errors import CorpusError, ParameterError  # noqa: E402
-from manne.forward import Autoencoder  # noqa: E402
-from manne.mesh import mesh_accuracy  # noqa: E402
+from manne.model.forward import Autoencoder  # noqa: E402
+from manne.inspect.mesh import mesh_accuracy  # noqa: E402
 
 from test_mesh import random_ae  # noqa: E402
 
@@ -196,7 +196,7 @@ def test_tiny_experiments_write_the_report(tiny_corpus, tmp_path, capsys):
 
 
 def test_experiments_reject_bad_input(tiny_corpus, tmp_path):
-    from manne.experiments import parse_corpus_args, run_experiments, select_configs
+    from manne.inspect.experiments import parse_corpus_args, run_experiments, select_configs
 
     with pytest.raises(CorpusError, match="no such corpus file"):
         parse_corpus_args([f"x={tmp_path / 'none.npz'}"])

@@ -7,12 +7,12 @@ import json
 import pytest
 
 from manne.errors import OutputExistsError, ParameterError
-from manne.presets import Preset, load_preset, save_preset, validate
+from manne.synth.presets import Preset, load_preset, save_preset, validate
 
 
 @pytest.fixture(scope="module")
 def ae(tiny_model):
-    from manne.forward import Autoencoder
+    from manne.model.forward import Autoencoder
 
     return Autoencoder.load(tiny_model)
 

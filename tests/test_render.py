@@ -7,8 +7,8 @@ import pytest
 import soundfile as sf
 
 from manne.cli import main
-from manne.engine import Engine
-from manne.forward import Autoencoder
+from manne.synth.engine import Engine
+from manne.model.forward import Autoencoder
 
 
 def render(*argv) -> int:

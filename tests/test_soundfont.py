@@ -1,4 +1,4 @@
-"""Tests of manne.soundfont: note lists, MIDI writing and FluidSynth rendering."""
+"""Tests of soundfont: note lists, MIDI writing and FluidSynth rendering."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from manne.errors import ManneError, ParameterError
-from manne import soundfont
-from manne.soundfont import (
+import soundfont
+from soundfont import (
     SYNTH_PROGRAMS,
     c_major_scale,
     corpus_plan,

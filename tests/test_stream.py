@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from manne.cli import main
-from manne.engine import Engine
+from manne.synth.engine import Engine
 from manne.errors import AudioDeviceError, ParameterError
-from manne.forward import Autoencoder
-from manne.stream import AudioOut, list_output_devices, resolve_device
+from manne.model.forward import Autoencoder
+from manne.synth.stream import AudioOut, list_output_devices, resolve_device
 
 SR = 44100
 DEVICES = [

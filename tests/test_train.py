@@ -11,11 +11,11 @@ import time
 import numpy as np
 import pytest
 
-from manne.config import ModelConfig, TrainConfig
+from manne.model.config import ModelConfig, TrainConfig
 from manne.corpus import load_corpus
 from manne.errors import ModelError, OutputExistsError, ParameterError
-from manne.forward import Autoencoder
-from manne.train import model_inputs, train
+from manne.model.forward import Autoencoder
+from manne.model.train import model_inputs, train
 
 TINY = dict(max_width=64)
 

@@ -14,7 +14,7 @@ Measures, for one model and one synthesis hop:
 - offline render speed as a multiple of real time, with ``z`` still and with ``z`` moving;
 - the time from launching a Python process to its first block of audio;
 - the same frames through Keras ``predict``: the model directory's ``model.keras`` when it has one,
-  otherwise a decoder rebuilt with :func:`manne.model.build` from ``config.json`` and given the
+  otherwise a decoder rebuilt with :func:`manne.model.network.build` from ``config.json`` and given the
   Dense weights of ``weights.npz``.
 
 Goals: per-hop median < 0.2 ms at the default settings, render >= 300x real time, first sound < 2 s.
@@ -38,8 +38,8 @@ GOAL_FIRST_S = 2.0
 _FIRST_SOUND = """
 import sys, time, json
 t0 = time.time()
-from manne.forward import Autoencoder
-from manne.engine import Engine
+from manne.model.forward import Autoencoder
+from manne.synth.engine import Engine
 ae = Autoencoder.load(sys.argv[1])
 t1 = time.time()
 engine = Engine(ae)
@@ -94,7 +94,7 @@ def _time_calls(fn, n: int, *, per: int = 1, setup=None) -> tuple[float, float, 
 
 
 def run(args) -> int:
-    from ..errors import ParameterError
+    from manne.errors import ParameterError
 
     if args.model is None:
         if not DEFAULT_MODEL.is_dir():
@@ -113,8 +113,8 @@ def run(args) -> int:
 
     import numpy as np
 
-    from ..engine import Engine
-    from ..forward import Autoencoder
+    from manne.synth.engine import Engine
+    from manne.model.forward import Autoencoder
 
     ae = Autoencoder.load(args.model)
     H, sr, R = args.hop, ae.analysis.sr, args.hops
@@ -277,12 +277,12 @@ def _keras_decoder(model_dir: Path, ae, notes_run: list[str]):
     """The decoder as a Keras model, and where it came from.
 
     ``model.keras`` when the directory has one that loads; otherwise the decoder that
-    :func:`manne.model.build` makes from the ``config.json`` configuration, its Dense layers
+    :func:`manne.model.network.build` makes from the ``config.json`` configuration, its Dense layers
     ``dec0 .. decN`` set from ``weights.npz``.
     """
     import numpy as np
 
-    from ..model import build, keras, split_models
+    from manne.model.network import build, keras, split_models
 
     path = model_dir / "model.keras"
     if path.is_file():
@@ -303,7 +303,7 @@ def _keras_decoder(model_dir: Path, ae, notes_run: list[str]):
 def _keras_inputs(ae, z, note: int) -> list:
     import numpy as np
 
-    from ..dsp import one_hot
+    from manne.dsp import one_hot
 
     z = np.atleast_2d(z).astype(np.float32)
     return [z, one_hot(np.full(len(z), note))] if ae.config.skip else [z]

@@ -86,7 +86,7 @@ def time_to(history: list[dict], target: float) -> tuple[float | None, int | Non
 
 
 def run(args) -> int:
-    from ..corpus import load_corpus
+    from manne.corpus import load_corpus
 
     corpus = load_corpus(args.corpus)
     n_train = len(corpus.indices("train"))
@@ -94,7 +94,7 @@ def run(args) -> int:
     del corpus
     unknown = [c for c in args.candidates if c not in CANDIDATES]
     if unknown:
-        from ..errors import ParameterError
+        from manne.errors import ParameterError
 
         raise ParameterError(f"unknown candidate {unknown[0]!r}; choose from {', '.join(CANDIDATES)}")
     work = Path(args.workdir)

@@ -25,10 +25,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..audio import find_audio
-    from ..corpus import build, save
-    from ..dsp import Analysis
-    from ..errors import OutputExistsError, ParameterError
+    from manne.io.audio import find_audio
+    from manne.corpus import build, save
+    from manne.dsp import Analysis
+    from manne.errors import OutputExistsError, ParameterError
 
     out = Path(args.output)
     if out.suffix != ".npz":

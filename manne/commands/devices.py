@@ -12,7 +12,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..stream import no_device_error, list_output_devices
+    from manne.synth.stream import no_device_error, list_output_devices
 
     devices = list_output_devices()
     if not devices:

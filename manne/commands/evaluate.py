@@ -16,10 +16,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..corpus import load_corpus
-    from ..errors import CorpusError
-    from ..forward import Autoencoder
-    from ..train import evaluate
+    from manne.corpus import load_corpus
+    from manne.errors import CorpusError
+    from manne.model.forward import Autoencoder
+    from manne.model.train import evaluate
 
     ae = Autoencoder.load(args.model)
     path = args.corpus or ae.info.get("corpus", {}).get("path")

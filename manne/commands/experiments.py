@@ -6,8 +6,8 @@ import argparse
 import shlex
 import sys
 
-from ..config import TrainConfig
-from ..experiments import CONFIGS  # light: the configuration table only
+from manne.model.config import TrainConfig
+from manne.inspect.experiments import CONFIGS  # light: the configuration table only
 
 _T = TrainConfig()
 
@@ -54,8 +54,8 @@ def command_line(args) -> str:
 
 
 def run(args) -> int:
-    from ..experiments import parse_corpus_args, run_experiments, select_configs
-    from ..plots import use_agg
+    from manne.inspect.experiments import parse_corpus_args, run_experiments, select_configs
+    from manne.inspect.plots import use_agg
 
     corpora = parse_corpus_args(args.corpus)
     configs = select_configs(args.configs)

@@ -24,10 +24,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..dsp import note_index
-    from ..errors import OutputExistsError
-    from ..forward import read_config
-    from ..mesh import check_grid
+    from manne.dsp import note_index
+    from manne.errors import OutputExistsError
+    from manne.model.forward import read_config
+    from manne.inspect.mesh import check_grid
 
     out = Path(args.output)
     existing = [str(out / f) for f in FILES if (out / f).exists()]
@@ -37,8 +37,8 @@ def run(args) -> int:
     check_grid(args.points, int(info["model"].get("latent", 8)))
     notes = [note_index(n) for n in args.notes] if args.notes else list(range(12))
 
-    from ..forward import Autoencoder
-    from ..mesh import mesh_accuracy, markdown_table, write_csv, write_markdown
+    from manne.model.forward import Autoencoder
+    from manne.inspect.mesh import mesh_accuracy, markdown_table, write_csv, write_markdown
 
     ae = Autoencoder.load(args.model)
     bar = None
@@ -58,7 +58,7 @@ def run(args) -> int:
     write_markdown({name: result}, out / "mesh.md", title=f"Mesh accuracy (%), {args.points}^{ae.latent} grid")
     written = [out / "mesh.csv", out / "mesh.md"]
     if ae.latent >= 2:
-        from .. import plots
+        from manne.inspect import plots
 
         plots.use_agg()
         drawn = plots.plot_mesh(result)

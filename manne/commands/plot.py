@@ -22,8 +22,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..errors import OutputExistsError, ParameterError
-    from ..forward import read_config
+    from manne.errors import OutputExistsError, ParameterError
+    from manne.model.forward import read_config
 
     out = Path(args.output)
     if args.frames < 1:
@@ -33,9 +33,9 @@ def run(args) -> int:
         raise OutputExistsError(f"{existing[0]} exists; use --force to overwrite it")
     info = read_config(args.model)
     corpus_path = _corpus_path(args.model, args.corpus, info)
-    from ..examples import Examples
-    from ..forward import Autoencoder
-    from ..plots import use_agg, write_model_plots
+    from manne.inspect.examples import Examples
+    from manne.model.forward import Autoencoder
+    from manne.inspect.plots import use_agg, write_model_plots
 
     use_agg()
     ae = Autoencoder.load(args.model)
@@ -43,7 +43,7 @@ def run(args) -> int:
         print(f"using {args.model}/examples.npz (the training corpus is not here)")
         examples = Examples.load(Path(args.model) / "examples.npz")
     else:
-        from ..corpus import load_corpus
+        from manne.corpus import load_corpus
 
         corpus = load_corpus(corpus_path)
         ae.check_analysis(corpus.analysis)
@@ -55,7 +55,7 @@ def run(args) -> int:
 
 def _corpus_path(model: str, given: str | None, info: dict) -> str | None:
     """The corpus to plot from, or None to use the model's own examples.npz."""
-    from ..errors import CorpusError
+    from manne.errors import CorpusError
 
     if given:
         if not Path(given).is_file():

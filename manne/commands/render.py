@@ -1,6 +1,6 @@
 """``manne render MODEL_DIR --z 0.2,0.7 --note E --seconds 4 -o out.wav``: synthesise to a WAV file.
 
-The render goes through the same :class:`~manne.engine.Engine` as live playing, so a file sounds
+The render goes through the same :class:`~manne.synth.engine.Engine` as live playing, so a file sounds
 like the synth with the same settings. ``--automation FILE.csv`` gives keyframes instead of fixed
 settings: columns ``time, z1..zd, note`` (seconds; latent values; a note name like ``E`` or a
 number 0-11), with an optional header row; ``z`` is interpolated linearly, the note is held until
@@ -46,7 +46,7 @@ def parse_z(text: str, *, latent: int, lo, hi) -> list[float]:
     ParameterError
         Naming the value and the rule.
     """
-    from ..errors import ParameterError
+    from manne.errors import ParameterError
 
     items = [s.strip() for s in text.replace(" ", ",").split(",") if s.strip()]
     values = []
@@ -67,7 +67,7 @@ def parse_z(text: str, *, latent: int, lo, hi) -> list[float]:
 
 def check_range(values, lo, hi, *, where: str) -> None:
     """Raise :class:`ParameterError` if a latent value lies outside the model's range ``[lo, hi]``."""
-    from ..errors import ParameterError
+    from manne.errors import ParameterError
 
     for i, (v, a, b) in enumerate(zip(values, lo, hi), start=1):
         if not a - 1e-6 <= v <= b + 1e-6:
@@ -85,8 +85,8 @@ def read_automation(path: str | os.PathLike, *, latent: int, lo, hi) -> list[tup
     ParameterError
         If the file is missing or a row is malformed; the message names the line.
     """
-    from ..dsp import note_index
-    from ..errors import ParameterError
+    from manne.dsp import note_index
+    from manne.errors import ParameterError
 
     p = Path(path)
     if not p.is_file():
@@ -138,9 +138,9 @@ def _is_number(s: str) -> bool:
 
 
 def run(args) -> int:
-    from ..dsp import NOTE_NAMES, note_index
-    from ..errors import OutputExistsError, ParameterError
-    from ..forward import read_config
+    from manne.dsp import NOTE_NAMES, note_index
+    from manne.errors import OutputExistsError, ParameterError
+    from manne.model.forward import read_config
 
     out = Path(args.output)
     if out.suffix.lower() != ".wav":
@@ -178,9 +178,9 @@ def run(args) -> int:
 
     import numpy as np
 
-    from ..audio import write_wav
-    from ..engine import Engine
-    from ..forward import Autoencoder
+    from manne.io.audio import write_wav
+    from manne.synth.engine import Engine
+    from manne.model.forward import Autoencoder
 
     ae = Autoencoder.load(args.model)
     engine = Engine(ae, sr=ae.analysis.sr, hop_length=args.hop, phase=args.phase, volume=args.volume, seed=args.seed)

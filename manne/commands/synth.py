@@ -1,6 +1,6 @@
 """``manne synth [MODEL_DIR]``: open the synth window on a model and play it live.
 
-The model loads with the NumPy forward pass (:mod:`manne.forward`), never TensorFlow, so the first
+The model loads with the NumPy forward pass (:mod:`manne.model.forward`), never TensorFlow, so the first
 sound comes within a second of the command.
 """
 
@@ -40,7 +40,7 @@ def default_model_dir() -> Path:
 
 def check_display(environ=None, platform: str | None = None) -> None:
     """Raise ManneError when an X11/Wayland platform has no display to open a window on."""
-    from ..errors import ManneError
+    from manne.errors import ManneError
 
     environ = os.environ if environ is None else environ
     platform = sys.platform if platform is None else platform
@@ -51,22 +51,22 @@ def check_display(environ=None, platform: str | None = None) -> None:
 
 
 def run(args) -> int:
-    from ..errors import ManneError, ModelError, ParameterError
+    from manne.errors import ManneError, ModelError, ParameterError
 
     check_display()
     if args.preset and not Path(args.preset).is_file():
         raise ParameterError(f"--preset {args.preset}: no such file")
     model = Path(args.model) if args.model else None
     if model is None and args.preset:  # a preset names its model: play that one
-        from ..presets import load_preset
+        from manne.synth.presets import load_preset
 
         saved = Path(load_preset(args.preset).model)
         model = saved if saved.is_dir() else None
     model = model or default_model_dir()
     if not model.is_dir():
         raise ModelError(f"no model at {model}; train one with `manne train` or pass MODEL_DIR")
-    from ..engine import HOP_MAX, HOP_MIN
-    from ..stream import BUFFER_MAX, BUFFER_MIN
+    from manne.synth.engine import HOP_MAX, HOP_MIN
+    from manne.synth.stream import BUFFER_MAX, BUFFER_MIN
 
     if not BUFFER_MIN <= args.buffer <= BUFFER_MAX:
         raise ParameterError(f"--buffer {args.buffer} must be from {BUFFER_MIN} to {BUFFER_MAX} frames")
@@ -74,7 +74,7 @@ def run(args) -> int:
         raise ParameterError(f"--hop {args.hop} must be from {HOP_MIN} to {HOP_MAX} samples")
     device = int(args.device) if args.device is not None and args.device.strip().isdigit() else args.device
     try:
-        from .. import gui
+        from manne.gui import window as gui
     except ImportError as exc:  # tkinter is a separate system package on some Linux distributions
         raise ManneError(f"Tk is not available ({exc}); install your Python's tkinter (e.g. python3-tk)") from exc
     return gui.main(model, device=device, buffer=args.buffer, hop_length=args.hop, phase=args.phase, preset=args.preset)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import TrainConfig
+from manne.model.config import TrainConfig
 
 _T = TrainConfig()
 
@@ -43,9 +43,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     import numpy as np
 
-    from ..config import ModelConfig
-    from ..corpus import load_corpus
-    from ..train import check_output, train
+    from manne.model.config import ModelConfig
+    from manne.corpus import load_corpus
+    from manne.model.train import check_output, train
 
     out = Path(args.output)
     check_output(out, resume=args.resume, force=args.force)

@@ -30,15 +30,15 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .dsp import NOTE_NAMES
-from .errors import ManneError, ParameterError
-from .forward import Autoencoder
-from .gui_widgets import SpectrumPlot, Tooltip
-from .presets import PHASE_MODES, Preset, load_preset, save_preset
+from manne.dsp import NOTE_NAMES
+from manne.errors import ManneError, ParameterError
+from manne.model.forward import Autoencoder
+from manne.gui.widgets import SpectrumPlot, Tooltip
+from manne.synth.presets import PHASE_MODES, Preset, load_preset, save_preset
 
 if TYPE_CHECKING:
-    from .engine import Engine
-    from .stream import AudioOut
+    from manne.synth.engine import Engine
+    from manne.synth.stream import AudioOut
 
 KEYBOARD = "awsedftgyhuj"
 """Computer keys that play C, C#, D, D#, E, F, F#, G, G#, A, A#, B."""
@@ -68,15 +68,15 @@ class SynthWindow:
     root : tk.Tk (or a Toplevel)
     ae : Autoencoder, the loaded model
     model_dir : its directory (shown in the title and saved in presets)
-    engine : manne.engine.Engine playing ``ae``
-    audio : manne.stream.AudioOut, optional
+    engine : manne.synth.engine.Engine playing ``ae``
+    audio : manne.synth.stream.AudioOut, optional
         The output stream feeding from ``engine``. None means no audio output: Play and Record
         are disabled and the status line says why (``audio_error``); rendering still works.
     audio_error : str, optional, why there is no audio output (an AudioDeviceError message)
     device, buffer : the output device and buffer size, used again when a new model is opened
     open_audio : callable(engine) -> AudioOut, optional
         Builds the stream for a new engine after "Open model..."; by default
-        ``manne.stream.AudioOut(engine, device=device, buffer=buffer)``.
+        ``manne.synth.stream.AudioOut(engine, device=device, buffer=buffer)``.
     playing : bool, whether ``audio`` was already started (the window shows Pause)
     preset : Preset, optional, the initial sliders, note, volume and phase (else the engine's)
     """
@@ -440,7 +440,7 @@ class SynthWindow:
         if self.rendering is not None and self.rendering.is_alive():
             self.message_var.set("A render is already running")
             return None
-        from .audio import write_wav
+        from manne.io.audio import write_wav
 
         engine = self._new_engine(self.ae)
         sr = self.ae.analysis.sr
@@ -529,12 +529,12 @@ class SynthWindow:
     def _make_audio(self, engine: Engine) -> AudioOut:
         if self._open_audio is not None:
             return self._open_audio(engine)
-        from .stream import AudioOut
+        from manne.synth.stream import AudioOut
 
         return AudioOut(engine, device=self.device, buffer=self.buffer)
 
     def current_preset(self) -> Preset:
-        """The sound now playing as a :class:`~manne.presets.Preset`."""
+        """The sound now playing as a :class:`~manne.synth.presets.Preset`."""
         return Preset(model=str(self.model_dir.resolve()), z=[float(v) for v in self.z],
                       note=NOTE_NAMES[self.note_var.get()], volume=round(float(self.volume_var.get()), 4),
                       phase=self.phase_var.get())
@@ -660,8 +660,8 @@ def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 512, hop_le
     """
     import signal
 
-    from .engine import Engine
-    from .errors import AudioDeviceError, ManneError
+    from manne.synth.engine import Engine
+    from manne.errors import AudioDeviceError, ManneError
 
     ae = Autoencoder.load(model_dir)
     try:
@@ -677,7 +677,7 @@ def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 512, hop_le
         engine.set_note(p.note_index)
     audio, reason = None, None
     try:
-        from .stream import AudioOut
+        from manne.synth.stream import AudioOut
 
         audio = AudioOut(engine, device=device, buffer=buffer)
         if play:

@@ -1,7 +1,7 @@
 """Small Tk widgets of the synth window: a hover tooltip and a live magnitude-spectrum plot.
 
 Both are plain Tk (no ttk styling of their own) and need NumPy only besides; the window in
-:mod:`manne.gui` builds and drives them from the Tk main thread.
+:mod:`manne.gui.window` builds and drives them from the Tk main thread.
 """
 
 from __future__ import annotations

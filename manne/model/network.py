@@ -42,7 +42,7 @@ keras = _quiet_import()
 import numpy as np  # noqa: E402
 from keras import layers, ops, regularizers  # noqa: E402
 
-from .config import ModelConfig  # noqa: E402
+from manne.model.config import ModelConfig  # noqa: E402
 
 
 @keras.saving.register_keras_serializable(package="manne")

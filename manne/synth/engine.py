@@ -51,7 +51,7 @@ matrix-vector product is faster on an idle machine but, when the other cores are
 a helper thread turns a 0.2 ms decode into tens of milliseconds, which is a drop-out.
 
 This module needs NumPy only (with :mod:`manne.dsp` for the window and phase table and
-:mod:`manne.audio` for WAV writing); no TensorFlow, Tk or PyAudio.
+:mod:`manne.io.audio` for WAV writing); no TensorFlow, Tk or PyAudio.
 """
 
 from __future__ import annotations
@@ -65,10 +65,10 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from .audio import write_wav
-from .dsp import hann, noise_phase, note_index
-from .errors import OutputExistsError, ParameterError
-from .forward import Autoencoder, activate
+from manne.io.audio import write_wav
+from manne.dsp import hann, noise_phase, note_index
+from manne.errors import OutputExistsError, ParameterError
+from manne.model.forward import Autoencoder, activate
 
 __all__ = ["Engine", "FastDecoder", "Params", "soft_limit", "limit_blas_threads", "PHASES", "CONTROL_HOP"]
 

@@ -22,13 +22,13 @@ from typing import Callable
 
 import numpy as np
 
-from . import dsp
-from .audio import atomic_path
-from .config import ModelConfig, TrainConfig, from_dict
-from .corpus import Corpus
-from .errors import ModelError, OutputExistsError, ParameterError
-from .examples import Examples
-from .forward import FORMAT_VERSION, REQUIRED_FILES, Autoencoder, save_weights
+from manne import dsp
+from manne.io.audio import atomic_path
+from manne.model.config import ModelConfig, TrainConfig, from_dict
+from manne.corpus import Corpus
+from manne.errors import ModelError, OutputExistsError, ParameterError
+from manne.inspect.examples import Examples
+from manne.model.forward import FORMAT_VERSION, REQUIRED_FILES, Autoencoder, save_weights
 
 
 def check_output(out: Path, *, resume: bool, force: bool) -> None:
@@ -60,7 +60,7 @@ def _clear_model_dir(out: Path) -> None:
 
 
 def model_inputs(corpus: Corpus, cfg: ModelConfig, idx: np.ndarray) -> dict[str, np.ndarray]:
-    """Arrays the autoencoder takes for frames ``idx`` (see :func:`manne.model.input_names`)."""
+    """Arrays the autoencoder takes for frames ``idx`` (see :func:`manne.model.network.input_names`)."""
     S = corpus.S[idx]
     x = {"S": S}
     if cfg.uses_note:
@@ -156,7 +156,7 @@ def train(
         _clear_model_dir(out)
     ckpt.mkdir(parents=True, exist_ok=True)
 
-    from . import model as kmodel  # sets the backend and quiets TensorFlow before it loads
+    from manne.model import network as kmodel  # sets the backend and quiets TensorFlow before it loads
 
     import keras
 
@@ -214,7 +214,7 @@ def _info(corpus: Corpus, corpus_path: str, model_cfg: ModelConfig, train_cfg: T
 
 
 def _finish(autoencoder, corpus, out, info, state, model_cfg, interrupted, weights_dtype, log) -> dict:
-    from . import model as kmodel
+    from manne.model import network as kmodel
 
     n = len(model_cfg.hidden) + 1
     with atomic_path(out / "weights.npz", force=True) as tmp:

@@ -1,10 +1,10 @@
 """The paper's experiments: train the configurations of Tables I-IV on each corpus and write a report.
 
-Every run trains into ``OUT/models/<corpus>/<config>`` with :func:`manne.train.train`; a run whose
+Every run trains into ``OUT/models/<corpus>/<config>`` with :func:`manne.model.train.train`; a run whose
 model directory is complete and was trained with the same settings is reused, an interrupted one
 (checkpoint left behind) is resumed, so the command can be stopped and started again. Then each
 run's test MSE and training time are read from ``metrics.json``, the 2- and 3-neuron runs get a
-mesh accuracy (:mod:`manne.mesh`), figures go to ``OUT/plots/<corpus>/<config>``, and
+mesh accuracy (:mod:`manne.inspect.mesh`), figures go to ``OUT/plots/<corpus>/<config>``, and
 ``OUT/report.md`` (plus ``results.csv``) gathers it all. The module itself imports only the
 configuration, so the command line can list :data:`CONFIGS` without loading NumPy or TensorFlow.
 
@@ -36,8 +36,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from .config import ModelConfig, TrainConfig
-from .errors import CorpusError, ModelError, ParameterError
+from manne.model.config import ModelConfig, TrainConfig
+from manne.errors import CorpusError, ModelError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 @dataclass
 class RunResult:
-    """Outcome of one (corpus, config) run. ``mesh`` is a :class:`manne.mesh.MeshResult` or None."""
+    """Outcome of one (corpus, config) run. ``mesh`` is a :class:`manne.inspect.mesh.MeshResult` or None."""
 
     corpus: str
     config: str
@@ -200,7 +200,7 @@ def run_experiments(
     corpora : ordered mapping ``{name: corpus path}``
     out : results folder (``models/``, ``plots/``, ``report.md``, ``results.csv``)
     configs : experiments to run (default all of :data:`CONFIGS`)
-    epochs, batch, seed : training settings (:class:`manne.config.TrainConfig`)
+    epochs, batch, seed : training settings (:class:`manne.model.config.TrainConfig`)
     max_width : widest hidden layer (small for quick runs)
     points, points_3d : mesh grid values per neuron for 2- and 3-neuron models
     force : retrain even complete model directories
@@ -217,12 +217,12 @@ def run_experiments(
     ModelError
         If a complete model directory was trained with other settings and ``force`` is false.
     """
-    from .corpus import load_corpus
-    from .forward import Autoencoder
-    from .mesh import check_grid, mesh_accuracy, write_csv
-    from .examples import Examples
-    from .plots import plot_mesh, save_figure, write_model_plots
-    from .train import is_complete, train
+    from manne.corpus import load_corpus
+    from manne.model.forward import Autoencoder
+    from manne.inspect.mesh import check_grid, mesh_accuracy, write_csv
+    from manne.inspect.examples import Examples
+    from manne.inspect.plots import plot_mesh, save_figure, write_model_plots
+    from manne.model.train import is_complete, train
 
     configs = list(CONFIGS.values()) if configs is None else list(configs)
     if not configs:
@@ -301,8 +301,8 @@ def write_report(results: Sequence[RunResult], out: str | os.PathLike, *, comman
     corpus x config; columns: test MSE, training seconds, epochs, mean mesh accuracy over the
     notes of the training corpus), a Table V of mesh accuracy per note, and the figures.
     """
-    from .audio import atomic_path
-    from .mesh import markdown_table
+    from manne.io.audio import atomic_path
+    from manne.inspect.mesh import markdown_table
 
     out = Path(out)
     lines = ["# MANNe experiments", ""]

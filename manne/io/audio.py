@@ -10,8 +10,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .dsp import resample
-from .errors import AudioFileError, OutputExistsError, ParameterError
+from manne.dsp import resample
+from manne.errors import AudioFileError, OutputExistsError, ParameterError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 

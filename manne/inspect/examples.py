@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import atomic_path
-from .errors import ModelError
+from manne.io.audio import atomic_path
+from manne.errors import ModelError
 
 
 @dataclass

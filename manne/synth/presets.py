@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .audio import atomic_path
-from .dsp import NOTE_NAMES, note_index
-from .errors import ManneError, ParameterError
+from manne.io.audio import atomic_path
+from manne.dsp import NOTE_NAMES, note_index
+from manne.errors import ManneError, ParameterError
 
 PRESET_VERSION = 1
 PHASE_MODES = ("noise", "coherent")
@@ -150,7 +150,7 @@ def save_preset(path: str | os.PathLike, preset: Preset | dict, *, force: bool =
 
 def _model_latent(model: Path) -> int | None:
     """The latent size in a model directory's config, or None if it cannot be read."""
-    from .forward import read_config
+    from manne.model.forward import read_config
 
     try:
         return int(read_config(model)["model"]["latent"])
@@ -164,7 +164,7 @@ def load_preset(path: str | os.PathLike, *, ae=None) -> Preset:
     Parameters
     ----------
     path : the preset's ``.json`` file
-    ae : :class:`manne.forward.Autoencoder`, optional
+    ae : :class:`manne.model.forward.Autoencoder`, optional
         The model the preset will be played on: ``z`` must have ``ae.latent`` values inside
         ``ae.latent_range``. Without it, ``z`` is checked against the model directory the preset
         names, when that directory can be read.

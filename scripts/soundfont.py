@@ -35,7 +35,7 @@ from typing import Iterable, Sequence
 import mido
 import numpy as np
 
-from .errors import ManneError, ParameterError
+from manne.errors import ManneError, ParameterError
 
 Note = tuple[float, float, int, int]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from .errors import ParameterError
+from manne.errors import ParameterError
 
 BOTTLENECKS = ("sigmoid", "lrelu")
 AUGMENTS = ("chroma", "diff", "none")

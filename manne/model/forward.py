@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ModelConfig, from_dict
-from .dsp import Analysis, first_order_difference, one_hot
-from .errors import CorpusError, ModelError, ParameterError
+from manne.model.config import ModelConfig, from_dict
+from manne.dsp import Analysis, first_order_difference, one_hot
+from manne.errors import CorpusError, ModelError, ParameterError
 
 FORMAT_VERSION = 1
 REQUIRED_FILES = ("config.json", "weights.npz")

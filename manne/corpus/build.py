@@ -29,10 +29,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import dsp
-from .audio import atomic_path, find_audio, load
-from .dsp import Analysis
-from .errors import AudioFileError, CorpusError, ParameterError
+from manne import dsp
+from manne.io.audio import atomic_path, find_audio, load
+from manne.dsp import Analysis
+from manne.errors import AudioFileError, CorpusError, ParameterError
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")

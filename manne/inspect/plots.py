@@ -23,9 +23,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .audio import atomic_path
-from .dsp import NOTE_NAMES
-from .errors import ParameterError
+from manne.io.audio import atomic_path
+from manne.dsp import NOTE_NAMES
+from manne.errors import ParameterError
 
 NOTE_CMAP = "viridis"
 
@@ -325,7 +325,7 @@ def plot_mesh(result, *, fig=None, cmap: str = NOTE_CMAP, title: str | None = No
 
     Parameters
     ----------
-    result : manne.mesh.MeshResult
+    result : manne.inspect.mesh.MeshResult
 
     Returns
     -------
@@ -386,8 +386,8 @@ def write_model_plots(ae, examples, model_dir: str | os.PathLike, out: str | os.
 
     Parameters
     ----------
-    ae : manne.forward.Autoencoder
-    examples : manne.examples.Examples, from the corpus or the model's ``examples.npz``
+    ae : manne.model.forward.Autoencoder
+    examples : manne.inspect.examples.Examples, from the corpus or the model's ``examples.npz``
     model_dir : the model directory (for ``history.csv``; training.png is skipped, with a note on
         stdout, when it has none)
     frames : held-out frames to reconstruct (at most those in ``examples``)

@@ -24,11 +24,11 @@ from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
-from . import dsp
-from .audio import atomic_path
-from .dsp import NOTE_NAMES
-from .errors import ParameterError
-from .forward import Autoencoder, activate
+from manne import dsp
+from manne.io.audio import atomic_path
+from manne.dsp import NOTE_NAMES
+from manne.errors import ParameterError
+from manne.model.forward import Autoencoder, activate
 
 MAX_GRID = 2_000_000  # grid points; 12 notes of this many decodes take minutes
 

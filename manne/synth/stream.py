@@ -1,11 +1,11 @@
-"""Audio output through PortAudio: play an :class:`~manne.engine.Engine` on a sound device.
+"""Audio output through PortAudio: play an :class:`~manne.synth.engine.Engine` on a sound device.
 
-PyAudio is imported only when a function here runs, so ``import manne.stream`` is cheap and works
+PyAudio is imported only when a function here runs, so ``import manne.synth.stream`` is cheap and works
 without it. Without PyAudio, or without any output device, the functions raise
 :class:`~manne.errors.AudioDeviceError`, whose message says how to install it.
 
 Thread contract: PortAudio calls :meth:`Engine.callback` on its own audio thread; the methods of
-:class:`AudioOut` are for the control thread. See :mod:`manne.engine` for the rules of each side.
+:class:`AudioOut` are for the control thread. See :mod:`manne.synth.engine` for the rules of each side.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-from .errors import AudioDeviceError, ParameterError
+from manne.errors import AudioDeviceError, ParameterError
 
 __all__ = ["AudioOut", "list_output_devices", "resolve_device", "no_device_error"]
 
@@ -144,7 +144,7 @@ class AudioOut:
     Parameters
     ----------
     engine : Engine
-        Its :meth:`~manne.engine.Engine.callback` fills the buffers.
+        Its :meth:`~manne.synth.engine.Engine.callback` fills the buffers.
     device : int or str, optional
         Device index or a (substring of a) name; default the system's default output.
     buffer : int
