@@ -7,7 +7,8 @@ import pytest
 
 from manne import dsp
 from manne.model.config import ModelConfig
-from manne.dsp import Analysis, NOTE_NAMES
+from manne.corpus.analysis import Analysis
+from manne.dsp import NOTE_NAMES
 from manne.errors import ModelError, ParameterError
 from manne.model.forward import Autoencoder, Dense
 from manne.inspect.mesh import MAX_GRID, latent_grid, markdown_table, mesh_accuracy, read_csv, write_csv, write_markdown

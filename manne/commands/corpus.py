@@ -27,7 +27,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     from manne.io.audio import find_audio
     from manne.corpus import build, save
-    from manne.dsp import Analysis
+    from manne.corpus.analysis import Analysis
     from manne.errors import OutputExistsError, ParameterError
 
     out = Path(args.output)

@@ -30,8 +30,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from manne import dsp
-from manne.io.audio import atomic_path, find_audio, load
-from manne.dsp import Analysis
+from manne.io.audio import find_audio, load
+from manne.io.files import atomic_path
+from manne.corpus.analysis import Analysis
 from manne.errors import AudioFileError, CorpusError, ParameterError
 
 FORMAT_VERSION = 1

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from manne.io.audio import atomic_path
+from manne.io.files import atomic_path
 from manne.errors import ModelError
 
 

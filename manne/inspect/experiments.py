@@ -301,7 +301,7 @@ def write_report(results: Sequence[RunResult], out: str | os.PathLike, *, comman
     corpus x config; columns: test MSE, training seconds, epochs, mean mesh accuracy over the
     notes of the training corpus), a Table V of mesh accuracy per note, and the figures.
     """
-    from manne.io.audio import atomic_path
+    from manne.io.files import atomic_path
     from manne.inspect.mesh import markdown_table
 
     out = Path(out)

@@ -25,10 +25,11 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 
 from manne import dsp
-from manne.io.audio import atomic_path
+from manne.io.files import atomic_path
 from manne.dsp import NOTE_NAMES
 from manne.errors import ParameterError
-from manne.model.forward import Autoencoder, activate
+from manne.model.decoder import Decoder
+from manne.model.forward import Autoencoder
 
 MAX_GRID = 2_000_000  # grid points; 12 notes of this many decodes take minutes
 
@@ -161,65 +162,13 @@ def latent_grid(ranges: np.ndarray, points: int) -> np.ndarray:
     return np.stack([m.ravel() for m in mesh], axis=1).astype(np.float32)
 
 
-class _BandDecoder:
-    """The decoder of ``ae`` followed by chroma argmax, computing only the bins the chroma reads.
-
-    Built once per model: the last layer's columns outside the filterbank's band are dropped and
-    the note one-hot of the skip connection is folded into a per-note bias of the first layer.
-    """
-
-    def __init__(self, ae: Autoencoder):
-        a = ae.analysis
-        fb = dsp.chroma_filter(sr=a.sr, n_fft=a.n_fft, fmin=a.fmin, fmax=a.fmax)
-        cols = np.flatnonzero(fb.any(axis=0))
-        self.fbT = np.ascontiguousarray(fb[:, cols].T)  # (n_band, 12)
-        layers = [(np.asarray(l.W, np.float32), np.asarray(l.b, np.float32), l.act) for l in ae.decoder]
-        W, b, act = layers[-1]
-        layers[-1] = (np.ascontiguousarray(W[:, cols]), b[cols], act)
-        self.skip = ae.config.skip
-        self.W0z, self.note_rows = ae.first_layer_by_note()  # note rows carry the first layer's bias
-        self.act0 = layers[0][2]
-        self.rest = layers[1:]
-        self.alpha = float(ae.config.alpha)
-
-    def _act(self, x: np.ndarray, name: str, scratch: np.ndarray | None = None) -> np.ndarray:
-        """Activation ``name`` applied in place (``scratch``: a buffer shaped like ``x``)."""
-        return activate(x, name, self.alpha, scratch)
-
-    def labels(self, zW: np.ndarray, note: int, *, batch: int = 4096, out: np.ndarray | None = None) -> np.ndarray:
-        """Chroma argmax, shape (n,) int8, of the decoded rows whose first-layer product is ``zW`` (n, width).
-
-        Narrow layers (up to 128 wide) run on 65,536 rows at once, so small matrix products do not
-        pay the BLAS threading overhead per batch; wide layers run ``batch`` rows at a time into
-        preallocated buffers (no page faults from fresh 16 MB arrays on every product).
-        """
-        n = len(zW)
-        out = np.empty(n, dtype=np.int8) if out is None else out
-        bias = self.note_rows[note]
-        n_narrow = 0
-        while n_narrow < len(self.rest) and self.rest[n_narrow][0].shape[1] <= 128:
-            n_narrow += 1
-        big = max(batch, 1 << 16)
-        bufs: dict[tuple, np.ndarray] = {}
-        for s in range(0, n, big):
-            x = self._act(zW[s : s + big] + bias, self.act0)
-            for W, b, act in self.rest[:n_narrow]:
-                x = x @ W
-                x += b
-                x = self._act(x, act)
-            for t in range(0, len(x), batch):
-                h = x[t : t + batch]
-                for W, b, act in self.rest[n_narrow:]:
-                    key = (len(h), W.shape[1])
-                    if key not in bufs:
-                        bufs[key] = np.empty(key, dtype=np.float32)
-                        bufs[key + (0,)] = np.empty(key, dtype=np.float32)
-                    h = np.matmul(h, W, out=bufs[key])
-                    h += b
-                    h = self._act(h, act, bufs[key + (0,)])
-                h *= h
-                out[s + t : s + t + len(h)] = np.argmax(h @ self.fbT, axis=1)
-        return out
+def _labeller(ae: Autoencoder) -> tuple[Decoder, np.ndarray]:
+    """The model's decoder restricted to the bins the chroma filterbank reads, and that band's
+    filterbank transposed, shape (n_band, 12)."""
+    a = ae.analysis
+    fb = dsp.chroma_filter(sr=a.sr, n_fft=a.n_fft, fmin=a.fmin, fmax=a.fmax)
+    cols = np.flatnonzero(fb.any(axis=0))
+    return Decoder.of(ae, cols=cols), np.ascontiguousarray(fb[:, cols].T)
 
 
 def mesh_accuracy(
@@ -271,14 +220,16 @@ def mesh_accuracy(
     if ranges.shape != (2, ae.latent):
         raise ParameterError(f"ranges has shape {ranges.shape}; the model has {ae.latent} latent neurons, so it must be (2, {ae.latent})")
     grid = latent_grid(ranges, points)
-    dec = _BandDecoder(ae)
-    zW = grid @ dec.W0z  # (n, width of the first layer), shared by every note
+    dec, fbT = _labeller(ae)
+    zW = grid @ dec.Wz  # (n, width of the first layer), shared by every note
     predicted = np.empty((len(note_list), len(grid)), dtype=np.int8)
     for i, note in enumerate(note_list):
         if i > 0 and not dec.skip:
             predicted[i] = predicted[0]  # without the skip connection the decoder ignores the note
         else:
-            dec.labels(zW, note, batch=batch, out=predicted[i])
+            for s, S in dec.batches(zW, note, batch=batch):
+                S *= S
+                predicted[i, s : s + len(S)] = np.argmax(S @ fbT, axis=1)
         if on_note is not None:
             on_note(note)
     accuracy = (predicted == np.asarray(note_list, dtype=np.int8)[:, None]).mean(axis=1)

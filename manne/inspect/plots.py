@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from manne.io.audio import atomic_path
+from manne.io.files import atomic_path
 from manne.dsp import NOTE_NAMES
 from manne.errors import ParameterError
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from manne.dsp import resample
-from manne.errors import AudioFileError, OutputExistsError, ParameterError
+from manne.errors import AudioFileError, ParameterError
+from manne.io.files import atomic_path
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 
@@ -80,36 +79,6 @@ def load(path: str | os.PathLike, *, sr: int = 44100) -> np.ndarray:
         raise AudioFileError(f"{path}: {bad} samples are NaN or Inf")
     y = data.mean(axis=1)
     return resample(y, orig_sr=file_sr, target_sr=sr)
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it into place only on success.
-
-    An interrupted or failed write never leaves a partial file at ``path``.
-
-    Raises
-    ------
-    OutputExistsError
-        If ``path`` exists and ``force`` is false.
-    """
-    path = Path(path)
-    if path.exists() and not force:
-        raise OutputExistsError(f"{path} exists; use --force to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # keep the full suffix (".weights.h5", ".keras") so libraries that check it accept the temporary name
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + "".join(path.suffixes), dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the permissions a plain open() would
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
 
 
 def write_wav(path: str | os.PathLike, y: np.ndarray, *, sr: int = 44100, force: bool = True) -> Path:

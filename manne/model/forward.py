@@ -10,40 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from manne.model.config import ModelConfig, from_dict
-from manne.dsp import Analysis, first_order_difference, one_hot
+from manne.corpus.analysis import Analysis
+from manne.dsp import first_order_difference, one_hot
 from manne.errors import CorpusError, ModelError, ParameterError
+from manne.model.decoder import Decoder, Dense, activate
 
 FORMAT_VERSION = 1
 REQUIRED_FILES = ("config.json", "weights.npz")
-
-
-def activate(x: np.ndarray, name: str, alpha: float = 0.1, scratch: np.ndarray | None = None) -> np.ndarray:
-    """Apply activation ``name`` to ``x`` in place and return it.
-
-    ``x`` must be a fresh float array (a layer's pre-activation); ``scratch``, a buffer shaped like
-    ``x``, saves an allocation for the leaky ReLU. One implementation serves the forward pass, the
-    real-time engine and the mesh.
-    """
-    if name == "lrelu":
-        if 0.0 <= alpha <= 1.0:  # max(x, alpha*x) == where(x > 0, x, alpha*x)
-            return np.maximum(x, np.multiply(x, alpha, out=scratch), out=x)
-        return np.where(x > 0, x, alpha * x)
-    if name == "relu":
-        return np.maximum(x, 0.0, out=x)
-    if name == "sigmoid":
-        np.negative(x, out=x)
-        np.exp(x, out=x)
-        x += 1.0
-        return np.reciprocal(x, out=x)
-    if name == "linear":
-        return x
-    raise ParameterError(f"activation {name!r} is not one of lrelu, relu, sigmoid, linear")
 
 
 def read_config(model_dir: str | os.PathLike) -> dict:
@@ -75,13 +53,6 @@ def read_config(model_dir: str | os.PathLike) -> dict:
     return cfg
 
 
-@dataclass
-class Dense:
-    W: np.ndarray  # (n_in, n_out)
-    b: np.ndarray  # (n_out,)
-    act: str
-
-
 class Autoencoder:
     """NumPy encoder and decoder of a trained model.
 
@@ -103,6 +74,7 @@ class Autoencoder:
         if lr is None:
             lr = [[0.0] * config.latent, [1.0] * config.latent]
         self.latent_range = np.asarray(lr, dtype=np.float32)
+        self._prepared: Decoder | None = None
 
     @property
     def latent(self) -> int:
@@ -143,23 +115,12 @@ class Autoencoder:
         if diffs:
             raise CorpusError("the corpus's analysis parameters differ from the model's: " + "; ".join(diffs))
 
-    def first_layer_by_note(self) -> tuple[np.ndarray, np.ndarray]:
-        """The decoder's first layer split for fast conditioned decoding.
-
-        ``[z, one_hot(note)] @ W0 + b0 == z @ Wz + note_rows[note]``.
-
-        Returns
-        -------
-        Wz : np.ndarray, shape (latent, width), float32, contiguous
-        note_rows : np.ndarray, shape (12, width), float32: the note's rows of ``W0`` plus the bias
-            (the bias alone for every note when the model has no skip connection)
-        """
-        first, d = self.decoder[0], self.latent
-        if self.config.skip:
-            rows = first.W[d : d + 12] + first.b[None, :]
-        else:
-            rows = np.broadcast_to(first.b, (12, first.W.shape[1]))
-        return np.ascontiguousarray(first.W[:d], dtype=np.float32), np.ascontiguousarray(rows, dtype=np.float32)
+    @property
+    def prepared_decoder(self) -> Decoder:
+        """The decoder prepared once as a float32 matmul chain (see :mod:`manne.model.decoder`)."""
+        if self._prepared is None:
+            self._prepared = Decoder.of(self)
+        return self._prepared
 
     def _run(self, layers: list[Dense], x: np.ndarray) -> np.ndarray:
         for layer in layers:
@@ -205,17 +166,9 @@ class Autoencoder:
         z = np.atleast_2d(np.asarray(z, dtype=np.float32))
         if z.shape[1] != self.latent:
             raise ParameterError(f"z has {z.shape[1]} values per row; the model has {self.latent} latent neurons")
-        if self.config.skip:
-            if note is None:
-                raise ParameterError("this model's decoder needs a note (0-11)")
-            notes = np.broadcast_to(np.asarray(note, dtype=np.int64), (len(z),))
-        out = []
-        for i in range(0, len(z), batch):
-            x = z[i : i + batch]
-            if self.config.skip:
-                x = np.concatenate([x, one_hot(notes[i : i + batch])], axis=1)
-            out.append(self._run(self.decoder, x))
-        return np.concatenate(out)
+        if self.config.skip and note is None:
+            raise ParameterError("this model's decoder needs a note (0-11)")
+        return self.prepared_decoder.many(z, 0 if note is None else note, batch=batch)
 
     def reconstruct(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None) -> np.ndarray:
         """Decode the encoding of ``S``; shape ``(n_frames, n_bins)``."""

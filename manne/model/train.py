@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from manne import dsp
-from manne.io.audio import atomic_path
+from manne.io.files import atomic_path
 from manne.model.config import ModelConfig, TrainConfig, from_dict
 from manne.corpus import Corpus
 from manne.errors import ModelError, OutputExistsError, ParameterError

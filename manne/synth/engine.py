@@ -68,9 +68,10 @@ import numpy as np
 from manne.io.audio import write_wav
 from manne.dsp import hann, noise_phase, note_index
 from manne.errors import OutputExistsError, ParameterError
-from manne.model.forward import Autoencoder, activate
+from manne.model.decoder import Decoder
+from manne.model.forward import Autoencoder
 
-__all__ = ["Engine", "FastDecoder", "Params", "soft_limit", "limit_blas_threads", "PHASES", "CONTROL_HOP"]
+__all__ = ["Engine", "Params", "soft_limit", "limit_blas_threads", "PHASES", "CONTROL_HOP"]
 
 PHASES = ("noise", "coherent")
 HOP_MIN, HOP_MAX = 64, 1024
@@ -84,7 +85,6 @@ LIMIT_KNEE = 0.5  # the soft limiter is the identity below this level
 PA_CONTINUE = 0  # pyaudio.paContinue
 PA_OUTPUT_UNDERFLOW = 0x4  # pyaudio.paOutputUnderflow, a PortAudio status flag
 MAX_BATCH_HOPS = 64  # process() synthesises at most this many hops per batch (bounds memory)
-_GEMM_MIN_ROWS = 8  # below this many rows, one GEMV per row beats OpenBLAS's small-M GEMM
 
 
 class Params(NamedTuple):
@@ -150,83 +150,6 @@ def limit_blas_threads(n: int) -> bool:
                 ok = True
                 break
     return ok
-
-
-class FastDecoder:
-    """The model's decoder as a float32 matmul chain, prepared once for per-hop calls.
-
-    The first layer's input is ``[z, one_hot(note)]``, so ``x @ W0 + b0`` equals
-    ``z @ W0[:latent] + (W0[latent + note] + b0)``: the one-hot product is a row lookup. Models
-    without the skip connection use ``b0`` for every note. :meth:`one` reuses work buffers, so a
-    decoder serves one thread (the engine's audio thread).
-    """
-
-    def __init__(self, ae: Autoencoder):
-        first, rest = ae.decoder[0], ae.decoder[1:]
-        d = ae.latent
-        self.latent = d
-        self.alpha = float(ae.config.alpha)
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ParameterError(f"LeakyReLU slope alpha={self.alpha} must be between 0 and 1 for the real-time decoder")
-        self.Wz, self.note_rows = ae.first_layer_by_note()  # (latent, w0), (12, w0) with the bias folded in
-        self.act0 = first.act
-        self.layers = [(np.ascontiguousarray(L.W, dtype=np.float32), np.ascontiguousarray(L.b, dtype=np.float32), L.act)
-                       for L in rest]
-        widths = [first.W.shape[1]] + [L.W.shape[1] for L in rest]
-        self.n_out = widths[-1]
-        self._bufs = [np.empty(w, dtype=np.float32) for w in widths]  # one-row work buffers
-        self._tmp = [np.empty(w, dtype=np.float32) for w in widths]
-
-    def one(self, z: np.ndarray, note: int) -> np.ndarray:
-        """Decode one code without allocating.
-
-        Parameters
-        ----------
-        z : np.ndarray, shape (latent,), float32
-        note : int, 0-11
-
-        Returns
-        -------
-        S : np.ndarray, shape (n_bins,), float32: a work buffer, overwritten by the next call
-        """
-        x = self._bufs[0]
-        np.matmul(z, self.Wz, out=x)
-        x += self.note_rows[note]
-        activate(x, self.act0, self.alpha, self._tmp[0])
-        for i, (W, b, act) in enumerate(self.layers, start=1):
-            y = self._bufs[i]
-            np.matmul(x, W, out=y)
-            y += b
-            activate(y, act, self.alpha, self._tmp[i])
-            x = y
-        return x
-
-    def many(self, z: np.ndarray, note: np.ndarray) -> np.ndarray:
-        """Decode rows of codes.
-
-        Parameters
-        ----------
-        z : np.ndarray, shape (m, latent), float32
-        note : np.ndarray, shape (m,), int
-
-        Returns
-        -------
-        S : np.ndarray, shape (m, n_bins), float32, a new array
-        """
-        m = len(z)
-        if m < _GEMM_MIN_ROWS:
-            out = np.empty((m, self.n_out), dtype=np.float32)
-            for i in range(m):
-                out[i] = self.one(z[i], int(note[i]))
-            return out
-        x = z @ self.Wz
-        x += self.note_rows[note]
-        activate(x, self.act0, self.alpha, np.empty_like(x))
-        for W, b, act in self.layers:
-            x = x @ W
-            x += b
-            activate(x, act, self.alpha, np.empty_like(x))
-        return x
 
 
 class Engine:
@@ -313,7 +236,9 @@ class Engine:
         self.smoothing_s = float(smoothing_s)
         self.limiter = bool(limiter)
         self.seed = int(seed)
-        self._decoder = FastDecoder(ae)
+        if not 0.0 <= float(ae.config.alpha) <= 1.0:
+            raise ParameterError(f"LeakyReLU slope alpha={ae.config.alpha} must be between 0 and 1 for the real-time decoder")
+        self._decoder = Decoder.of(ae)
         if self._decoder.n_out != self.n_bins:
             raise ParameterError(f"the decoder outputs {self._decoder.n_out} bins; n_fft={self.n_fft} needs {self.n_bins}")
 

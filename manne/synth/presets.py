@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from manne.io.audio import atomic_path
+from manne.io.files import atomic_path
 from manne.dsp import NOTE_NAMES, note_index
 from manne.errors import ManneError, ParameterError
 

@@ -10,31 +10,13 @@ Thread contract: PortAudio calls :meth:`Engine.callback` on its own audio thread
 
 from __future__ import annotations
 
-import os
-import sys
-from contextlib import contextmanager
-from typing import Iterator
 
 from manne.errors import AudioDeviceError, ParameterError
+from manne.io.files import mute_stderr
 
 __all__ = ["AudioOut", "list_output_devices", "resolve_device", "no_device_error"]
 
 BUFFER_MIN, BUFFER_MAX = 256, 2048
-
-
-@contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Mute file descriptor 2: ALSA and JACK print pages of probing chatter when PortAudio starts."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def _pyaudio():
@@ -48,7 +30,7 @@ def _pyaudio():
 def _open_portaudio():
     pyaudio = _pyaudio()
     try:
-        with _quiet_stderr():
+        with mute_stderr():
             pa = pyaudio.PyAudio()
     except Exception as exc:  # PortAudio raises OSError and others when it cannot start
         raise AudioDeviceError(f"no audio output: PortAudio failed to start ({exc})") from exc
@@ -194,7 +176,7 @@ class AudioOut:
         if self._stream is None:
             pyaudio = self._pyaudio
             try:
-                with _quiet_stderr():
+                with mute_stderr():
                     self._stream = self._pa.open(
                         format=pyaudio.paFloat32, channels=1, rate=int(self.engine.sr), output=True,
                         output_device_index=self.device["index"], frames_per_buffer=self.buffer,
