@@ -448,7 +448,7 @@ class SynthWindow:
 
         def work() -> None:
             try:
-                write_wav(path, engine.render(seconds), sr=sr)
+                write_wav(path, engine.render(seconds), sr=sr, force=True)  # the save dialog asked
                 self._render_result = (path, None)
             except BaseException as exc:  # reported in the GUI thread by _poll
                 self._render_result = (path, exc)

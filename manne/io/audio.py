@@ -81,8 +81,8 @@ def load(path: str | os.PathLike, *, sr: int = 44100) -> np.ndarray:
     return resample(y, orig_sr=file_sr, target_sr=sr)
 
 
-def write_wav(path: str | os.PathLike, y: np.ndarray, *, sr: int = 44100, force: bool = True) -> Path:
-    """Write a mono float signal as 16-bit PCM WAV, atomically.
+def write_wav(path: str | os.PathLike, y: np.ndarray, *, sr: int = 44100, force: bool = False) -> Path:
+    """Write a mono float signal as 16-bit PCM WAV, atomically; an existing file is kept unless ``force``.
 
     Parameters
     ----------
