@@ -25,7 +25,7 @@ from manne.errors import ParameterError
 __all__ = ["ACTIVATIONS", "Dense", "Decoder", "activate"]
 
 ACTIVATIONS = ("lrelu", "relu", "sigmoid", "linear")
-GEMM_MIN_ROWS = 8  # below this many rows, one GEMV per row beats OpenBLAS's small-M GEMM
+GEMM_MIN_ROWS = 3  # below this many rows, one GEMV per row beats one GEMM (measured on one BLAS thread)
 NARROW = 128  # layers up to this wide run on many rows at once (no per-batch BLAS overhead)
 
 

@@ -1,0 +1,424 @@
+"""The playable instrument: notes with velocity, envelopes, 8-voice polyphony, exact pitch, pitch bend.
+
+For every pitch class that sounds, the decoder turns the sliders' latent ``z`` and that class
+(the nearest class of the training corpus when the corpus lacks it) into a magnitude spectrum;
+:class:`~manne.synth.pitch.Partials` finds that spectrum's fundamental and reads the amplitude of
+each harmonic; each voice plays those harmonics at the exact frequency of its MIDI note (times the
+pitch bend) from a band-limited single-period table (:mod:`manne.synth.wavetable`), shaped by its
+ADSR envelope and its velocity. The voices are summed, scaled by a fixed gain and the master
+volume, and soft-limited.
+
+Response: audio is made in blocks of ``block`` samples (128 = 2.9 ms). A note-on starts sounding in
+the first block after it arrives; a slider move is decoded at the start of the next block (at most
+one decode per class every ``decode_every`` samples while sliders move) and the voices crossfade
+from the old period to the new one across that block, so a change is 90 % in place about
+``0.9 * block`` samples after the block starts.
+
+Thread contract
+---------------
+* The **control thread** (GUI, MIDI/OSC handlers, a CLI) calls :meth:`Synth.note_on`,
+  :meth:`~Synth.note_off`, :meth:`~Synth.pitch_bend`, :meth:`~Synth.sustain`,
+  :meth:`~Synth.all_notes_off`, :meth:`~Synth.set_z`, :meth:`~Synth.set_volume`,
+  :meth:`~Synth.fade_out` and :meth:`~Synth.fade_in`. Note events go into a ``collections.deque``
+  (``append`` and ``popleft`` are atomic in CPython), so none is lost; ``z`` and the volume are an
+  immutable snapshot swapped in with one assignment.
+* The **audio thread** calls :meth:`Synth.callback` or :meth:`Synth.process`. It drains the events
+  at each block, owns every voice, takes no lock, does no I/O and allocates only block-sized
+  arrays; on any exception it outputs silence and counts an underrun.
+
+NumPy only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from manne.errors import ParameterError
+from manne.model.decoder import Decoder
+from manne.synth.envelope import ADSR, FAST_RELEASE_S
+from manne.synth.limiter import soft_limit
+from manne.synth.pitch import N_HARMONICS, Partials, midi_hz
+from manne.synth.spectral import OverlapAdd
+from manne.synth.voices import POLYPHONY, VoiceBank
+from manne.synth.wavetable import Wavetables, read
+
+__all__ = ["Synth", "METHODS", "BLOCK", "NOTE_MIN", "NOTE_MAX", "BEND_SEMITONES", "nearest_present"]
+
+METHODS = ("harmonic", "noise", "coherent")  # harmonic: wavetables; noise, coherent: inverse STFT (manne.synth.spectral)
+BLOCK = 128  # samples per block: the granularity of events and of the crossfade to a new spectrum
+DECODE_EVERY = 256  # while sliders move, each sounding class is decoded at most once per this many samples
+NOTE_MIN, NOTE_MAX = 21, 108  # A0 .. C8, a piano's range
+BEND_SEMITONES = 2.0
+TARGET_DBFS = -12.0  # RMS of a note of four full-scale harmonics at velocity 127 and volume 1
+PA_CONTINUE = 0
+PA_OUTPUT_UNDERFLOW = 0x4
+
+
+class Controls(NamedTuple):
+    """The continuous controls, swapped in whole by the control thread."""
+
+    z: np.ndarray  # (latent,) float64, read-only
+    volume: float
+    bend: float  # -1 .. 1
+
+
+def nearest_present(present: Sequence[int]) -> np.ndarray:
+    """For each pitch class 0-11, the nearest class in ``present`` (circular distance, lower on a tie).
+
+    Returns
+    -------
+    classes : np.ndarray, shape (12,), int
+    """
+    present = sorted(set(int(c) for c in present)) or list(range(12))
+    out = np.empty(12, dtype=np.int64)
+    for c in range(12):
+        out[c] = min(present, key=lambda p: (min((c - p) % 12, (p - c) % 12), p))
+    return out
+
+
+def velocity_gain(velocity: int) -> float:
+    """Amplitude of a MIDI velocity 1-127: ``(velocity / 127) ** 2`` (a 42 dB range)."""
+    return (velocity / 127.0) ** 2
+
+
+class Synth:
+    """Polyphonic synthesis from a trained model.
+
+    Parameters
+    ----------
+    ae : Autoencoder
+    sr : int, must equal the model's analysis rate
+    block : int, samples per block (32..1024)
+    polyphony : int, notes held at once (voices beyond it steal the oldest)
+    adsr : ADSR
+    volume : float, 0..1
+    seed : int, the draw of the harmonics' phases
+    limiter : bool
+    """
+
+    def __init__(self, ae, *, sr: int = 44100, block: int = BLOCK, polyphony: int = POLYPHONY, adsr: ADSR | None = None,
+                 volume: float = 0.8, seed: int = 0, limiter: bool = True, decode_every: int = DECODE_EVERY,
+                 method: str = "harmonic", n_fft: int | None = None, hold: bool = False):
+        a = ae.analysis
+        if int(sr) != a.sr:
+            raise ParameterError(f"sr={sr} differs from the model's analysis rate {a.sr} Hz")
+        if not (isinstance(block, (int, np.integer)) and 32 <= block <= 1024):
+            raise ParameterError(f"block={block} must be an integer from 32 to 1024 samples")
+        if not (isinstance(polyphony, (int, np.integer)) and 1 <= polyphony <= 64):
+            raise ParameterError(f"polyphony={polyphony} must be from 1 to 64 voices")
+        if method not in METHODS:
+            raise ParameterError(f"method={method!r} must be one of {', '.join(METHODS)}")
+        self.ae, self.sr, self.block = ae, int(sr), int(block)
+        self.method, self.hold = method, bool(hold)
+        n_fft = int(n_fft or a.n_fft)
+        # the noise phase is drawn afresh each hop, so a short hop smears every partial over sr / hop
+        # Hz: it keeps the paper's hop (n_fft / 4); the coherent phase can follow each block
+        hop = max(self.block, (n_fft // 4) // self.block * self.block) if method == "noise" else self.block
+        self._ola = OverlapAdd(n_fft=n_fft, hop_length=hop, sr=self.sr, seed=seed)
+        self.adsr = adsr or ADSR()
+        self.limiter = bool(limiter)
+        self.decode_every = int(decode_every)
+        self.class_of = nearest_present(ae.notes_present)
+        self._decoder = Decoder.of(ae)
+        self._partials = Partials(sr=self.sr, n_fft=a.n_fft)
+        self._tables = Wavetables(N_HARMONICS, sr=self.sr, seed=seed)
+        self.bank = VoiceBank(polyphony, adsr=self.adsr, sr=self.sr)
+        # four full-scale harmonics have RMS sqrt(4 / 2)
+        self.gain = 10.0 ** (TARGET_DBFS / 20.0) / math.sqrt(2.0)
+        n1 = np.arange(1, self.block + 1, dtype=np.float64)
+        self._ramp = (n1 / self.block).astype(np.float32)
+        self._n1, self._tri = n1, n1 * (n1 + 1) / (2 * self.block)
+        self._events: deque = deque()
+        z0 = ae.latent_range.astype(np.float64).mean(axis=0)
+        z0.setflags(write=False)
+        self._controls = Controls(z0, 0.8, 0.0)
+        self.set_volume(volume)
+        self.underruns = 0
+        self.cpu_load = 0.0
+        self.decodes = 0
+        self.last_error: str | None = None
+        self.playing: tuple = ()  # per sounding voice (frequency Hz, amplitudes (K,)), published each block
+        self.reset()
+
+    # ---- control thread -------------------------------------------------------------------
+    @property
+    def controls(self) -> Controls:
+        return self._controls
+
+    def note_on(self, note: int, velocity: int = 100) -> None:
+        """Start MIDI ``note`` (21-108) at ``velocity`` (1-127; 0 is a note-off, as in MIDI)."""
+        note, velocity = self._check_note(note), int(velocity)
+        if not 0 <= velocity <= 127:
+            raise ParameterError(f"velocity={velocity} must be from 0 to 127")
+        self._events.append(("on", note, velocity) if velocity else ("off", note, 0))
+
+    def note_off(self, note: int) -> None:
+        """Release MIDI ``note``; its envelope's release follows."""
+        self._events.append(("off", self._check_note(note), 0))
+
+    def pitch_bend(self, value: float) -> None:
+        """Bend every voice by ``value`` * 2 semitones; ``value`` from -1 to 1."""
+        v = float(value)
+        if not (math.isfinite(v) and -1.0 <= v <= 1.0):
+            raise ParameterError(f"pitch bend {value} must be from -1 to 1")
+        self._controls = self._controls._replace(bend=v)
+
+    def sustain(self, down: bool) -> None:
+        """Sustain pedal: while down, note-offs wait until it is lifted."""
+        self._events.append(("pedal", bool(down), 0))
+
+    def all_notes_off(self, *, fast: bool = False) -> None:
+        """Release every held note (quickly, without a click, when ``fast``)."""
+        self._events.append(("all_off", bool(fast), 0))
+
+    def set_hold(self, on: bool) -> None:
+        """Hold (drone) mode: a note sounds until the next note-on, note-offs are ignored; turning
+        it off releases the drone."""
+        self._events.append(("hold", bool(on), 0))
+
+    def set_z(self, z: Sequence[float] | np.ndarray) -> None:
+        """Set the latent code, shape (latent,); sounding voices take the new timbre within a block."""
+        z = np.array(z, dtype=np.float64).reshape(-1)
+        if z.shape[0] != self.ae.latent:
+            raise ParameterError(f"z has {z.shape[0]} values; the model has {self.ae.latent} latent neurons")
+        if not np.isfinite(z).all():
+            raise ParameterError(f"z={z.tolist()} must hold finite numbers")
+        z.setflags(write=False)
+        self._controls = self._controls._replace(z=z)
+
+    def set_volume(self, volume: float) -> None:
+        """Master volume, 0..1; ramped across a block."""
+        v = float(volume)
+        if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+            raise ParameterError(f"volume={volume} must be between 0 and 1")
+        self._controls = self._controls._replace(volume=v)
+
+    def fade_out(self) -> None:
+        """Fade the whole output to silence in ``FAST_RELEASE_S`` (before a pause or a stream stop)."""
+        self._fade_target = 0.0
+
+    def fade_in(self) -> None:
+        """Fade the output back in (after :meth:`fade_out`)."""
+        self._fade_target = 1.0
+
+    @property
+    def silent(self) -> bool:
+        """True once a :meth:`fade_out` has reached silence."""
+        return self._fade == 0.0 and self._fade_target == 0.0
+
+    def _check_note(self, note) -> int:
+        if isinstance(note, bool) or not isinstance(note, (int, np.integer)) or not NOTE_MIN <= note <= NOTE_MAX:
+            raise ParameterError(f"note={note!r} must be a MIDI note number from {NOTE_MIN} (A0) to {NOTE_MAX} (C8)")
+        return int(note)
+
+    # ---- audio thread ---------------------------------------------------------------------
+    def reset(self) -> None:
+        """Silence every voice and forget the synthesis state."""
+        self.bank = VoiceBank(self.bank.polyphony, adsr=self.adsr, sr=self.sr)
+        self._events.clear()
+        self._amps: dict[int, np.ndarray] = {}  # pitch class -> harmonic amplitudes for self._z_dec
+        self._ola.reset()
+        self._hop_out, self._hop_pos = np.zeros(0, dtype=np.float32), 0
+        self._z_dec: np.ndarray | None = None
+        self._since_decode = self.decode_every
+        self._vol = self._controls.volume
+        self._fade, self._fade_target = 1.0, 1.0
+        self._bend = self._controls.bend
+        self._fifo = np.zeros(0, dtype=np.float32)
+        self._fifo_pos = 0
+
+    def callback(self, in_data, frame_count: int, time_info, status: int):
+        """PyAudio stream callback: ``frame_count`` float32 samples as bytes, and paContinue. Never raises."""
+        t0 = time.perf_counter()
+        if status & PA_OUTPUT_UNDERFLOW:
+            self.underruns += 1
+        try:
+            data = self.process(frame_count).tobytes()
+        except Exception as exc:  # noqa: BLE001 - the audio thread must survive anything
+            self.underruns += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            data = bytes(4 * frame_count)
+        load = (time.perf_counter() - t0) * self.sr / max(1, frame_count)
+        self.cpu_load += 0.2 * (load - self.cpu_load)
+        return data, PA_CONTINUE
+
+    def process(self, n: int) -> np.ndarray:
+        """The next ``n`` samples; any sequence of sizes concatenates to the same signal.
+
+        Returns
+        -------
+        y : np.ndarray, shape (n,), float32
+        """
+        n = int(n)
+        if n < 0:
+            raise ParameterError(f"n={n} must be >= 0")
+        out = np.empty(n, dtype=np.float32)
+        pos = 0
+        while pos < n:
+            left = len(self._fifo) - self._fifo_pos
+            if left == 0:
+                self._fifo, self._fifo_pos = self._block(), 0
+                left = self.block
+            take = min(left, n - pos)
+            out[pos : pos + take] = self._fifo[self._fifo_pos : self._fifo_pos + take]
+            self._fifo_pos += take
+            pos += take
+        return out
+
+    def _events_now(self) -> None:
+        bank = self.bank
+        while self._events:
+            kind, a, b = self._events.popleft()
+            if kind == "on":
+                if self.hold:  # a drone: the new note takes over from the one held
+                    bank.release_all()
+                bank.note_on(a, velocity_gain(b), int(self.class_of[a % 12]))
+            elif kind == "off":
+                if not self.hold:
+                    bank.note_off(a)
+            elif kind == "hold":
+                self.hold = a
+                if not a:
+                    bank.release_all()
+            elif kind == "pedal":
+                bank.set_pedal(a)
+            elif kind == "all_off":
+                bank.release_all(seconds=FAST_RELEASE_S if a else None)
+
+    def _decode(self, z: np.ndarray) -> None:
+        """Harmonic amplitudes of every sounding class not yet decoded for ``z``."""
+        if self._z_dec is not z and (self._z_dec is None or not np.array_equal(self._z_dec, z)):
+            if self._since_decode < self.decode_every and self._amps:
+                return  # decoded very recently: the next block takes the newest z
+            self._amps.clear()
+            self._z_dec = z
+        need = sorted({v.pitch_class for v in self.bank.voices if v.active} - self._amps.keys())
+        if not need:
+            return
+        zf = np.asarray(z, dtype=np.float32)
+        S = self._decoder.many(np.broadcast_to(zf, (len(need), len(zf))), np.asarray(need))
+        f0 = np.atleast_1d(self._partials.f0(S))
+        for c, row, f in zip(need, S, f0):
+            self._amps[c] = self._partials.amplitudes(row, float(f))
+        self.decodes += len(need)
+        self._since_decode = 0
+
+    def _block(self) -> np.ndarray:
+        B, sr = self.block, self.sr
+        c = self._controls
+        self._events_now()
+        self._decode(c.z)
+        self._since_decode += B
+        self._bend = c.bend
+        ratio = 2.0 ** (c.bend * BEND_SEMITONES / 12.0)
+        voices = [v for v in self.bank.voices if v.active]
+        envs = []
+        for v in voices:
+            t = ((v.t_off if v.released else v.t_on) + self._n1) / sr
+            envs.append((self.adsr.released(t, v.rel_level, release=v.rel_time) if v.released
+                         else self.adsr.held(t)) * v.gain)
+        if self.method == "harmonic":
+            y = self._harmonic(voices, envs, ratio)
+        else:
+            y = self._spectral(voices, envs, ratio)
+        self.playing = tuple((float(midi_hz(v.note)) * ratio, v.amps * float(e[-1]))
+                             for v, e in zip(voices, envs) if v.amps is not None)
+        self.bank.advance(B)
+        # master: volume ramp, pause/stop fade, gain, limiter
+        vol0, vol1 = self._vol, c.volume
+        self._vol = vol1
+        f0 = self._fade
+        step = B / (FAST_RELEASE_S * sr)
+        f1 = min(1.0, f0 + step) if self._fade_target > f0 else max(0.0, f0 - step) if self._fade_target < f0 else f0
+        self._fade = f1
+        g0, g1 = self.gain * vol0 * f0, self.gain * vol1 * f1
+        if g0 == g1:
+            y *= np.float32(g1)
+        else:
+            y *= (g0 + (g1 - g0) * self._ramp).astype(np.float32)
+        if self.limiter:
+            soft_limit(y)
+        return y
+
+    def _harmonic(self, voices: list, envs: list, ratio: float) -> np.ndarray:
+        """Each voice's period table at its note's frequency times ``ratio``; (block,) float32."""
+        y = np.zeros(self.block, dtype=np.float32)
+        bend_max = 2.0 ** (BEND_SEMITONES / 12.0)
+        for v, env in zip(voices, envs):
+            f = float(midi_hz(v.note))
+            amps = self._amps.get(v.pitch_class)
+            if amps is not None and amps is not v.amps:
+                if v.amps is not None:  # a new timbre: crossfade from the old period across this block
+                    v.table, v.prev = v.prev, v.table
+                    v.xfade = True
+                self._tables.build(amps, f * bend_max, out=v.table)
+                v.amps = amps
+            phase = self._advance_phase(v, f * ratio)
+            s = read(v.table, phase)
+            if v.xfade:
+                p = read(v.prev, phase)
+                s -= p
+                s *= self._ramp
+                s += p
+                v.xfade = False
+            s *= env.astype(np.float32)
+            y += s
+        return y
+
+    def _advance_phase(self, v, f: float) -> np.ndarray:
+        """Phases in cycles, [0, 1), of the voice's fundamental over the next block (the frequency
+        glides linearly across the block from where it was); advances the voice."""
+        inc1 = f / self.sr
+        inc0 = inc1 if v.fresh else v.inc
+        phase = v.phase + inc0 * self._n1 + (inc1 - inc0) * self._tri
+        v.phase, v.inc, v.fresh = float(phase[-1] % 1.0), inc1, False
+        return phase % 1.0
+
+    def _spectral(self, voices: list, envs: list, ratio: float) -> np.ndarray:
+        """One inverse-STFT hop of the sounding voices (methods ``noise`` and ``coherent``)."""
+        ola = self._ola
+        freqs, amps, phases = [], [], []
+        centre = ola.n_fft / 2
+        for v, env in zip(voices, envs):
+            f = float(midi_hz(v.note)) * ratio
+            v.amps = self._amps.get(v.pitch_class)
+            phase = self._advance_phase(v, f)
+            if v.amps is None:
+                continue
+            k = np.arange(1, len(v.amps) + 1)
+            keep = k * f < 0.95 * self.sr / 2
+            freqs.append(k[keep] * f)
+            amps.append(v.amps[keep] * float(env[-1]))
+            phases.append(2 * np.pi * k[keep] * (phase[-1] + v.inc * (centre - self.block)))
+        none = np.zeros(0)
+        f, a, p = (np.concatenate(x) if x else none for x in (freqs, amps, phases))
+        if self.method == "noise":  # the paper's phase: the partials' magnitudes, a fresh random phase per bin
+            if self._hop_pos >= len(self._hop_out):
+                self._hop_out, self._hop_pos = ola.noise_frame(np.abs(ola.partial_spectrum(f, a, np.zeros_like(f)))), 0
+            out = self._hop_out[self._hop_pos : self._hop_pos + self.block].astype(np.float32)
+            self._hop_pos += self.block
+            return out
+        return ola.partial_frame(f, a, p).astype(np.float32)
+
+    def spectrum(self, n_bins: int | None = None) -> np.ndarray:
+        """Magnitude of what plays now (the sounding voices' harmonics), shape (n_bins,); control thread."""
+        a = self.ae.analysis
+        n_bins = a.n_bins if n_bins is None else int(n_bins)
+        S = np.zeros(n_bins, dtype=np.float32)
+        bin_hz = a.sr / a.n_fft
+        for f, amps in self.playing:
+            pos = np.rint(f * np.arange(1, len(amps) + 1) / bin_hz).astype(np.intp)
+            ok = pos < n_bins
+            np.add.at(S, pos[ok], amps[ok])
+        return S
+
+    def render(self, seconds: float) -> np.ndarray:
+        """``seconds`` of audio through :meth:`process`; shape (round(seconds * sr),)."""
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ParameterError(f"seconds={seconds} must be a non-negative number")
+        return self.process(int(round(seconds * self.sr)))

@@ -1,0 +1,114 @@
+"""Where a decoded spectrum's partials lie, so a note can be placed at its exact frequency.
+
+The decoder is conditioned on a pitch class, but the spectrum it returns sits in the octave (and,
+for some slider positions, at the pitch) its training corpus had. :class:`Partials`, prepared once
+per analysis, estimates the fundamental ``f0`` of a magnitude spectrum by a harmonic sum over a
+log-frequency grid of candidates, and reads the amplitude of each harmonic ``k * f0``. A voice then
+plays harmonic ``k`` at ``k * f_note``: the timbre (the harmonics' amplitudes) comes from the model,
+the pitch from the key.
+
+The harmonic sum of candidate ``f`` is ``sum_k (S(k f) - S((k - 1/2) f)) / k``: the ``1/k`` weights
+halve a sub-octave's score (it hits every other harmonic only from its second on), and the
+in-between term penalises an octave too high (whose midpoints land on the odd harmonics).
+
+NumPy only; everything is prepared in the constructor, a call does a few gathers on small arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from manne.errors import ParameterError
+
+__all__ = ["Partials", "midi_hz", "F0_MIN", "F0_MAX", "N_HARMONICS"]
+
+F0_MIN, F0_MAX = 40.0, 2200.0  # Hz: the fundamentals a decoded spectrum is searched for
+N_HARMONICS = 48  # harmonics read from a spectrum and played by a voice
+STEPS_PER_SEMITONE = 8  # resolution of the f0 search grid (12.5 cents) before refinement
+SCORE_HARMONICS = 16  # harmonics summed to score an f0 candidate
+
+
+def midi_hz(note: float | np.ndarray) -> float | np.ndarray:
+    """Frequency in Hz of MIDI note number(s) (A4 = 69 = 440 Hz; fractions are cents / 100)."""
+    return 440.0 * 2.0 ** ((np.asarray(note, dtype=np.float64) - 69.0) / 12.0)
+
+
+class Partials:
+    """Fundamental and harmonic amplitudes of magnitude spectra.
+
+    Parameters
+    ----------
+    sr, n_fft : the analysis of the spectra (bin ``i`` is at ``i * sr / n_fft`` Hz)
+    n_harmonics : harmonics returned per spectrum
+    fmax : highest frequency read from a spectrum (Hz); default the Nyquist frequency
+    """
+
+    def __init__(self, *, sr: int, n_fft: int, n_harmonics: int = N_HARMONICS, fmax: float | None = None):
+        if n_harmonics < 1:
+            raise ParameterError(f"n_harmonics={n_harmonics} must be at least 1")
+        self.sr, self.n_fft, self.n_bins = int(sr), int(n_fft), int(n_fft) // 2 + 1
+        self.bin_hz = self.sr / self.n_fft
+        self.n_harmonics = int(n_harmonics)
+        self.fmax = float(sr) / 2 if fmax is None else float(fmax)
+        n_cand = int(np.floor(12 * STEPS_PER_SEMITONE * np.log2(F0_MAX / F0_MIN))) + 1
+        self.candidates = F0_MIN * 2.0 ** (np.arange(n_cand) / (12 * STEPS_PER_SEMITONE))  # (n_cand,) Hz
+        k = np.arange(1, SCORE_HARMONICS + 1, dtype=np.float64)
+        on = self.candidates[:, None] * k[None, :] / self.bin_hz  # (n_cand, K) bin positions
+        off = self.candidates[:, None] * (k[None, :] - 0.5) / self.bin_hz
+        valid = on * self.bin_hz < min(self.fmax, 5000.0)
+        self._w = np.where(valid, 1.0 / k[None, :], 0.0).astype(np.float32)  # (n_cand, K)
+        self._on = np.clip(np.rint(on), 0, self.n_bins - 1).astype(np.intp)  # (n_cand, K)
+        self._off = np.clip(np.rint(off), 0, self.n_bins - 1).astype(np.intp)
+
+    def _near(self, pos: np.ndarray) -> np.ndarray:
+        """Indices of the 3 bins around fractional bin positions ``pos``; shape ``pos.shape + (3,)``."""
+        c = np.rint(pos).astype(np.int64)
+        return np.clip(c[..., None] + np.arange(-1, 2), 0, self.n_bins - 1)
+
+    def f0(self, S: np.ndarray) -> np.ndarray:
+        """Estimated fundamental of each spectrum.
+
+        Parameters
+        ----------
+        S : np.ndarray, shape (n, n_bins) or (n_bins,)
+
+        Returns
+        -------
+        f0 : np.ndarray, shape (n,) (or a 0-d array), Hz
+        """
+        S2 = np.atleast_2d(np.asarray(S, dtype=np.float32))
+        peak = S2.copy()  # the largest bin within one bin of each position
+        np.maximum(peak[:, 1:], S2[:, :-1], out=peak[:, 1:])
+        np.maximum(peak[:, :-1], S2[:, 1:], out=peak[:, :-1])
+        score = ((peak[:, self._on] - peak[:, self._off]) * self._w).sum(axis=-1)  # (n, n_cand)
+        f = self.candidates[np.argmax(score, axis=1)]  # (n,)
+        # refine to a cent around the winner (harmonic 48 of a 6-cent error is 5 bins off)
+        fs = f[:, None] * 2.0 ** (np.linspace(-8.0, 8.0, 17) / 1200.0)[None, :]  # (n, 17)
+        k = np.arange(1, SCORE_HARMONICS + 1)
+        pos = fs[:, :, None] * k / self.bin_hz  # (n, 17, K)
+        ok = pos < min(self.fmax, 5000.0) / self.bin_hz
+        i0 = np.minimum(pos.astype(np.intp), self.n_bins - 2)
+        frac = pos - i0
+        rows = np.arange(len(S2))[:, None, None]
+        val = (S2[rows, i0] * (1 - frac) + S2[rows, i0 + 1] * frac) * ok / k
+        f = fs[np.arange(len(S2)), np.argmax(val.sum(axis=2), axis=1)]
+        # a sub-octave: only its even multiples sound, so the fundamental is twice as high
+        pos = np.clip(np.rint(f[:, None] * np.arange(1, 9) / self.bin_hz), 0, self.n_bins - 1).astype(np.intp)
+        a = peak[np.arange(len(S2))[:, None], pos]
+        f = np.where(a[:, 0::2].sum(axis=1) < 0.15 * a[:, 1::2].sum(axis=1), 2.0 * f, f)
+        return f if np.ndim(S) > 1 else f[0]
+
+    def amplitudes(self, S: np.ndarray, f0: float, *, n_harmonics: int | None = None) -> np.ndarray:
+        """Amplitude of harmonics ``1..n_harmonics`` of ``f0`` in spectrum ``S`` (n_bins,).
+
+        Each is the largest bin within one bin of ``k * f0``; harmonics above ``fmax`` are 0.
+
+        Returns
+        -------
+        a : np.ndarray, shape (n_harmonics,), float32
+        """
+        K = self.n_harmonics if n_harmonics is None else int(n_harmonics)
+        pos = f0 * np.arange(1, K + 1) / self.bin_hz
+        a = np.asarray(S, dtype=np.float32)[self._near(pos)].max(axis=-1)
+        a[pos * self.bin_hz >= self.fmax] = 0.0
+        return a
