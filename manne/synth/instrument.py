@@ -10,7 +10,7 @@ volume, and soft-limited.
 
 Response: audio is made in blocks of ``block`` samples (128 = 2.9 ms). A note-on starts sounding in
 the first block after it arrives; a slider move is decoded at the start of the next block (at most
-one decode per class every ``decode_every`` samples while sliders move) and the voices crossfade
+``max_decodes`` classes per block while sliders move) and the voices crossfade
 from the old period to the new one across that block, so a change is 90 % in place about
 ``0.9 * block`` samples after the block starts.
 
@@ -51,7 +51,8 @@ __all__ = ["Synth", "METHODS", "BLOCK", "NOTE_MIN", "NOTE_MAX", "BEND_SEMITONES"
 
 METHODS = ("harmonic", "noise", "coherent")  # harmonic: wavetables; noise, coherent: inverse STFT (manne.synth.spectral)
 BLOCK = 128  # samples per block: the granularity of events and of the crossfade to a new spectrum
-DECODE_EVERY = 256  # while sliders move, each sounding class is decoded at most once per this many samples
+DECODE_FMAX = 11025.0  # Hz: harmonics are read up to here (half the bins, half the decode time)
+MAX_DECODES = 2  # classes re-decoded per block while the sliders move (a new note's class is decoded at once)
 NOTE_MIN, NOTE_MAX = 21, 108  # A0 .. C8, a piano's range
 BEND_SEMITONES = 2.0
 TARGET_DBFS = -12.0  # RMS of a note of four full-scale harmonics at velocity 127 and volume 1
@@ -102,7 +103,7 @@ class Synth:
     """
 
     def __init__(self, ae, *, sr: int = 44100, block: int = BLOCK, polyphony: int = POLYPHONY, adsr: ADSR | None = None,
-                 volume: float = 0.8, seed: int = 0, limiter: bool = True, decode_every: int = DECODE_EVERY,
+                 volume: float = 0.8, seed: int = 0, limiter: bool = True, max_decodes: int = MAX_DECODES,
                  method: str = "harmonic", n_fft: int | None = None, hold: bool = False):
         a = ae.analysis
         if int(sr) != a.sr:
@@ -122,10 +123,11 @@ class Synth:
         self._ola = OverlapAdd(n_fft=n_fft, hop_length=hop, sr=self.sr, seed=seed)
         self.adsr = adsr or ADSR()
         self.limiter = bool(limiter)
-        self.decode_every = int(decode_every)
+        self.max_decodes = max(1, int(max_decodes))
         self.class_of = nearest_present(ae.notes_present)
-        self._decoder = Decoder.of(ae)
-        self._partials = Partials(sr=self.sr, n_fft=a.n_fft)
+        self._partials = Partials(sr=self.sr, n_fft=a.n_fft, fmax=DECODE_FMAX)
+        # the last layer (1024 x 2049 in a full model) bounds a decode's time: keep the bins played
+        self._decoder = Decoder.of(ae, cols=np.arange(min(self._partials.n_bins, a.n_bins)))
         self._tables = Wavetables(N_HARMONICS, sr=self.sr, seed=seed)
         self.bank = VoiceBank(polyphony, adsr=self.adsr, sr=self.sr)
         # four full-scale harmonics have RMS sqrt(4 / 2)
@@ -225,7 +227,7 @@ class Synth:
         self._ola.reset()
         self._hop_out, self._hop_pos = np.zeros(0, dtype=np.float32), 0
         self._z_dec: np.ndarray | None = None
-        self._since_decode = self.decode_every
+        self._stale: dict[int, None] = {}  # classes whose amplitudes are older than the sliders
         self._vol = self._controls.volume
         self._fade, self._fade_target = 1.0, 1.0
         self._bend = self._controls.bend
@@ -291,29 +293,37 @@ class Synth:
                 bank.release_all(seconds=FAST_RELEASE_S if a else None)
 
     def _decode(self, z: np.ndarray) -> None:
-        """Harmonic amplitudes of every sounding class not yet decoded for ``z``."""
+        """Harmonic amplitudes for the sounding classes: at once for a class no voice has yet, and for
+        at most ``max_decodes`` classes per block whose timbre is older than the sliders (the
+        least recently decoded first), so a chord under a moving slider costs a bounded time per block."""
         if self._z_dec is not z and (self._z_dec is None or not np.array_equal(self._z_dec, z)):
-            if self._since_decode < self.decode_every and self._amps:
-                return  # decoded very recently: the next block takes the newest z
-            self._amps.clear()
             self._z_dec = z
-        need = sorted({v.pitch_class for v in self.bank.voices if v.active} - self._amps.keys())
+            self._stale = dict.fromkeys(self._amps)  # insertion order: decoded longest ago first
+        sounding = {v.pitch_class for v in self.bank.voices if v.active}
+        need = [c for c in sorted(sounding) if c not in self._amps]
+        budget = max(0, self.max_decodes - len(need))
+        for c in list(self._stale):
+            if c not in sounding:  # nothing plays it: decode it again when a note needs it
+                del self._stale[c], self._amps[c]
+            elif budget:
+                del self._stale[c]
+                need.append(c)
+                budget -= 1
         if not need:
             return
         zf = np.asarray(z, dtype=np.float32)
         S = self._decoder.many(np.broadcast_to(zf, (len(need), len(zf))), np.asarray(need))
         f0 = np.atleast_1d(self._partials.f0(S))
         for c, row, f in zip(need, S, f0):
+            self._amps.pop(c, None)
             self._amps[c] = self._partials.amplitudes(row, float(f))
         self.decodes += len(need)
-        self._since_decode = 0
 
     def _block(self) -> np.ndarray:
         B, sr = self.block, self.sr
         c = self._controls
         self._events_now()
         self._decode(c.z)
-        self._since_decode += B
         self._bend = c.bend
         ratio = 2.0 ** (c.bend * BEND_SEMITONES / 12.0)
         voices = [v for v in self.bank.voices if v.active]

@@ -20,7 +20,7 @@ import numpy as np
 
 from manne.errors import ParameterError
 
-__all__ = ["Partials", "midi_hz", "F0_MIN", "F0_MAX", "N_HARMONICS"]
+__all__ = ["Partials", "midi_hz", "midi_note", "F0_MIN", "F0_MAX", "N_HARMONICS"]
 
 F0_MIN, F0_MAX = 40.0, 2200.0  # Hz: the fundamentals a decoded spectrum is searched for
 N_HARMONICS = 48  # harmonics read from a spectrum and played by a voice
@@ -40,16 +40,18 @@ class Partials:
     ----------
     sr, n_fft : the analysis of the spectra (bin ``i`` is at ``i * sr / n_fft`` Hz)
     n_harmonics : harmonics returned per spectrum
-    fmax : highest frequency read from a spectrum (Hz); default the Nyquist frequency
+    fmax : highest frequency read from a spectrum (Hz); default the Nyquist frequency. Spectra given
+        to the methods hold at least the bins up to it (``n_bins`` of them) and may stop there.
     """
 
     def __init__(self, *, sr: int, n_fft: int, n_harmonics: int = N_HARMONICS, fmax: float | None = None):
         if n_harmonics < 1:
             raise ParameterError(f"n_harmonics={n_harmonics} must be at least 1")
-        self.sr, self.n_fft, self.n_bins = int(sr), int(n_fft), int(n_fft) // 2 + 1
+        self.sr, self.n_fft = int(sr), int(n_fft)
         self.bin_hz = self.sr / self.n_fft
         self.n_harmonics = int(n_harmonics)
-        self.fmax = float(sr) / 2 if fmax is None else float(fmax)
+        self.fmax = float(sr) / 2 if fmax is None else min(float(fmax), float(sr) / 2)
+        self.n_bins = int(self.fmax / self.bin_hz) + 1  # spectra may stop here (bins 0 .. n_bins - 1)
         n_cand = int(np.floor(12 * STEPS_PER_SEMITONE * np.log2(F0_MAX / F0_MIN))) + 1
         self.candidates = F0_MIN * 2.0 ** (np.arange(n_cand) / (12 * STEPS_PER_SEMITONE))  # (n_cand,) Hz
         k = np.arange(1, SCORE_HARMONICS + 1, dtype=np.float64)
@@ -112,3 +114,34 @@ class Partials:
         a = np.asarray(S, dtype=np.float32)[self._near(pos)].max(axis=-1)
         a[pos * self.bin_hz >= self.fmax] = 0.0
         return a
+
+
+_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def midi_note(text: str | int) -> int:
+    """MIDI note number of a name with octave (``"C4"`` = 60, ``"F#2"``, ``"Bb3"``, ``"c-1"`` = 0) or a
+    number (``"60"``, ``60``).
+
+    Raises
+    ------
+    ParameterError
+        If ``text`` is neither, or the note is outside 0-127.
+    """
+    import re
+
+    if isinstance(text, (int, np.integer)) and not isinstance(text, bool):
+        n = int(text)
+    else:
+        s = str(text).strip()
+        m = re.fullmatch(r"([A-Ga-g])([#b]?)(-?\d+)", s)
+        if s.lstrip("-").isdigit():
+            n = int(s)
+        elif m:
+            n = _NAMES[m.group(1).upper()] + {"#": 1, "b": -1, "": 0}[m.group(2)] + 12 * (int(m.group(3)) + 1)
+        else:
+            raise ParameterError(f"note={text!r} is not a MIDI note: give a name with its octave (C4, F#2, Bb3) "
+                                 "or a number (60 = C4)")
+    if not 0 <= n <= 127:
+        raise ParameterError(f"note={text!r} is MIDI note {n}; MIDI notes are 0 to 127")
+    return n
