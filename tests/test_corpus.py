@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from manne.corpus import build, load_corpus, save
+from manne.corpus import SPLIT_MODES, build, load_corpus, save
+from manne.corpus.analysis import Analysis
 from manne.errors import AudioFileError, CorpusError, OutputExistsError
 
 from conftest import SR, tone, write_tones
@@ -159,3 +161,105 @@ def test_folders_above_the_input_do_not_decide_the_split(tmp_path):
     c = build([nested], progress=False)
     assert c.meta["split_mode"] == "folders"
     assert sorted(np.unique(c.split).tolist()) == [0, 1, 2]
+
+
+# -- damaged files ---------------------------------------------------------------------------------
+
+
+def _flip_in(member: bytes, offset: int):
+    def damage(raw: bytes) -> bytes:
+        b = bytearray(raw)
+        i = raw.index(member) + offset
+        b[i : i + 8] = bytes(x ^ 0xFF for x in b[i : i + 8])
+        return bytes(b)
+    return damage
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda raw: raw[: len(raw) // 2], "not an .npz"),
+        (lambda raw: b"", "not an .npz"),
+        (_flip_in(b"\x93NUMPY", 400), "BadZipFile: Bad CRC-32"),  # frame data of S
+        (lambda raw: raw.replace(b"{'descr'", b"\x00\x00\x00\x00\x00\x00\x00\x00", 1), "damaged"),  # .npy header
+    ],
+    ids=["truncated", "empty", "data", "npy-header"],
+)
+def test_load_names_the_damaged_file(tiny_corpus, tmp_path, damage, message):
+    bad = tmp_path / "damaged.npz"
+    bad.write_bytes(damage(tiny_corpus.read_bytes()))
+    with pytest.raises(CorpusError, match=message) as info:
+        load_corpus(bad)
+    assert str(bad) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "meta, message",
+    [
+        (np.asarray("{not json"), "meta is not valid JSON"),
+        (np.asarray("[1, 2]"), "meta is a JSON list"),
+        (np.asarray(["{}"]), "meta has shape"),
+        (np.asarray(b"\xff\xfe{}"), "meta has dtype"),
+        (lambda m: {**m, "analysis": {**m["analysis"], "n_fft": "4096"}}, "analysis n_fft='4096'"),
+        (lambda m: {**m, "analysis": {**m["analysis"], "sr": -1}}, "analysis sr=-1"),
+        (lambda m: {k: v for k, v in m.items() if k != "analysis"}, "no analysis"),
+    ],
+)
+def test_load_rejects_damaged_meta(tiny_corpus, tmp_path, meta, message):
+    with np.load(tiny_corpus) as z:
+        old = json.loads(str(z["meta"]))
+    if callable(meta):
+        meta = np.asarray(json.dumps(meta(old)))
+    bad = _rewrite(tiny_corpus, tmp_path / "bad.npz", meta=meta)
+    with pytest.raises(CorpusError, match=message):
+        load_corpus(bad)
+
+
+# -- corpora of format version 1 -------------------------------------------------------------------
+
+
+def _as_version_1(path):
+    """The corpus at ``path`` as manne wrote it before librosa: format version 1, no other change needed."""
+    with np.load(path) as z:
+        meta = json.loads(str(z["meta"]))
+    return _rewrite(path, path, meta=np.asarray(json.dumps({**meta, "format_version": 1})))
+
+
+def test_version_1_is_refused_with_the_command_that_rebuilds_it(tmp_path, monkeypatch, capsys):
+    from manne.cli import main
+
+    write_tones(tmp_path / "takes", [60, 62, 64, 65, 67, 69, 71, 72, 74, 76])
+    monkeypatch.chdir(tmp_path)
+    new = build(["takes"], val=0.2, test=0.2, seed=3, analysis=Analysis(silence_db=40.0), progress=False)
+    old = _as_version_1(save(new, "old.npz"))
+    with pytest.raises(CorpusError, match="format version 1") as info:
+        load_corpus(old)
+    message = str(info.value)
+    assert "\n" not in message
+    command = message.split("Rebuild it: ", 1)[1]
+    assert command == "manne corpus takes --split file --val 0.2 --test 0.2 --seed 3 --silence-db 40.0 -o old.npz --force"
+    assert main(shlex.split(command)[1:] + ["-q"]) == 0
+    rebuilt = load_corpus(old)
+    assert rebuilt.sources == new.sources and rebuilt.hash == new.hash
+    np.testing.assert_array_equal(rebuilt.split, new.split)
+
+
+def test_version_1_rebuild_lists_the_files_when_their_folder_holds_others(tmp_path):
+    files = write_tones(tmp_path / "takes", [60, 62, 64, 65, 67])
+    (tmp_path / "takes" / "a b.wav").write_bytes((tmp_path / "takes" / files[0].name).read_bytes())
+    c = build(files[::-1], val=0, test=0, split_mode="segment", progress=False)
+    old = _as_version_1(save(c, tmp_path / "old.npz"))
+    with pytest.raises(CorpusError, match="Rebuild it") as info:
+        load_corpus(old)
+    command = shlex.split(str(info.value).split("Rebuild it: ", 1)[1])
+    assert command[2:7] == [str(f) for f in files[::-1]] and command[7:9] == ["--split", "segment"]
+
+
+def test_split_modes_are_the_cli_choices():
+    import argparse
+
+    from manne.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    split = next(a for a in sub.choices["corpus"]._actions if a.dest == "split")
+    assert split.choices is SPLIT_MODES

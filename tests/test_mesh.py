@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from manne import dsp
 from manne.model.config import ModelConfig
-from manne.corpus.analysis import Analysis
+from manne.corpus.analysis import Analysis, chroma_argmax, chroma_filter
 from manne.dsp import NOTE_NAMES
 from manne.errors import ModelError, ParameterError
 from manne.model.forward import Autoencoder, Dense
@@ -34,8 +33,8 @@ def random_ae(latent: int = 3, *, skip: bool = True, max_width: int = 16, presen
 
 def slow_labels(ae: Autoencoder, grid: np.ndarray, note: int) -> np.ndarray:
     a = ae.analysis
-    fb = dsp.chroma_filter(sr=a.sr, n_fft=a.n_fft, fmin=a.fmin, fmax=a.fmax)
-    return dsp.chroma_argmax(ae.decode(grid, note), fb)
+    fb = chroma_filter(sr=a.sr, n_fft=a.n_fft, fmin=a.fmin, fmax=a.fmax)
+    return chroma_argmax(ae.decode(grid, note), fb)
 
 
 # -- the grid ---------------------------------------------------------------------------------------

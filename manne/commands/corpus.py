@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from manne.corpus.split import SPLIT_MODES, check_fractions
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("corpus", help="analyse audio files into a corpus of spectral frames",
@@ -14,7 +16,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="corpus file to write (.npz)")
     p.add_argument("--val", type=float, default=0.1, help="fraction of clips for validation (default 0.1)")
     p.add_argument("--test", type=float, default=0.1, help="fraction of clips for test (default 0.1)")
-    p.add_argument("--split", default="auto", choices=("auto", "file", "segment", "folders"),
+    p.add_argument("--split", default="auto", choices=SPLIT_MODES,
                    help="how to split: whole files, contiguous segments of each file, train/val/test folders, or auto")
     p.add_argument("--silence-db", type=float, default=50.0, help="drop frames this many dB below the file's loudest frame (default 50)")
     p.add_argument("--seed", type=int, default=0, help="seed of the file split")
@@ -37,6 +39,7 @@ def run(args) -> int:
         raise OutputExistsError(f"{out} exists; use --force to overwrite it")
     if args.silence_db <= 0:
         raise ParameterError(f"--silence-db {args.silence_db} must be positive")
+    check_fractions(args.val, args.test)
     find_audio(args.inputs)  # fail on a missing path before any work
     corpus = build(
         args.inputs,

@@ -3,14 +3,14 @@
 A regular grid of ``points`` values per latent neuron (``points ** latent`` codes) spans the model's
 ``latent_range``. For each note the grid is decoded with the decoder conditioned on that note, and
 each decoded spectrum is labelled with the argmax of its chroma, made with the same filterbank as
-the corpus analysis (:func:`manne.dsp.chroma_filter` with the model's analysis parameters). The
-note's *accuracy* is the fraction of grid points whose label equals the note (the paper's
-Table V).
+the corpus analysis (:func:`manne.corpus.analysis.chroma_filter` with the model's analysis
+parameters). The note's *accuracy* is the fraction of grid points whose label equals the note (the
+paper's Table V).
 
 NumPy only. The decoder's last layer is evaluated only for the FFT bins the chroma filterbank
 reads (50 Hz to 5 kHz: 460 of 2049 bins at 44.1 kHz / 4096), which gives the same labels as a full
 decode at a fraction of the cost; ``tests/test_mesh.py`` checks this against
-``Autoencoder.decode`` followed by :func:`manne.dsp.chroma_argmax`.
+``Autoencoder.decode`` followed by :func:`manne.corpus.analysis.chroma_argmax`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 
 from manne import dsp
+from manne.corpus.analysis import chroma_filter
 from manne.io.files import atomic_path
 from manne.dsp import NOTE_NAMES
 from manne.errors import ParameterError
@@ -166,7 +167,7 @@ def _labeller(ae: Autoencoder) -> tuple[Decoder, np.ndarray]:
     """The model's decoder restricted to the bins the chroma filterbank reads, and that band's
     filterbank transposed, shape (n_band, 12)."""
     a = ae.analysis
-    fb = dsp.chroma_filter(sr=a.sr, n_fft=a.n_fft, fmin=a.fmin, fmax=a.fmax)
+    fb = chroma_filter(sr=a.sr, n_fft=a.n_fft, fmin=a.fmin, fmax=a.fmax)
     cols = np.flatnonzero(fb.any(axis=0))
     return Decoder.of(ae, cols=cols), np.ascontiguousarray(fb[:, cols].T)
 
