@@ -12,15 +12,14 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
+from tkinter import filedialog
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from manne.cli import main as cli_main
-
-SCREENSHOT = Path("/tmp/manne_gui.png")
+from manne.errors import ParameterError
 
 
 @pytest.fixture(scope="session")
@@ -172,7 +171,7 @@ def test_absent_notes_marked_but_playable(window):
     assert "not in corpus" in window.notes_hint.cget("text")
 
 
-def test_no_audio_status_and_screenshot(window):
+def test_no_audio_status_and_screenshot(window, tmp_path):
     win = window
     pump(win, 0.4)  # a few polls: the spectrum plot and the status line are drawn
     status = win.status_var.get()
@@ -182,9 +181,9 @@ def test_no_audio_status_and_screenshot(window):
     assert win.root.title() == f"manne — {win.model_name}"
     assert len(win.spectrum.points) > 20  # the decoded spectrum is drawn even without audio
     assert win.root.winfo_width() >= 720 and win.root.winfo_height() >= 520
-    SCREENSHOT.unlink(missing_ok=True)
-    subprocess.run(["import", "-window", "root", str(SCREENSHOT)], check=True, timeout=30)
-    assert SCREENSHOT.stat().st_size > 10_000
+    shot = tmp_path / "manne_gui.png"
+    subprocess.run(["import", "-window", "root", str(shot)], check=True, timeout=30)
+    assert shot.stat().st_size > 10_000
 
 
 def test_spectrum_follows_engine_while_playing(window):
@@ -230,10 +229,8 @@ def pump_until_closed(win) -> None:
 
 
 def test_render_to_wav(window, tmp_path, monkeypatch):
-    import manne.gui.window
-
     path = tmp_path / "render.wav"
-    monkeypatch.setattr(manne.gui.window.filedialog, "asksaveasfilename", lambda **kw: str(path))
+    monkeypatch.setattr(filedialog, "asksaveasfilename", lambda **kw: str(path))
     win = window
     win.seconds_var.set("1")
     win.render_dialog()
@@ -247,16 +244,14 @@ def test_render_to_wav(window, tmp_path, monkeypatch):
     assert win.engine.last_spectrum is None  # the live engine was not used
 
     win.seconds_var.set("zero")
-    with pytest.raises(Exception, match="render length 'zero' must be between 1 and"):
+    with pytest.raises(ParameterError, match="render length 'zero' must be between 1 and"):
         win.render_seconds()
 
 
 def test_presets_from_the_window(window, tmp_path, monkeypatch):
-    import manne.gui.window
-
     path = tmp_path / "p.json"
-    monkeypatch.setattr(manne.gui.window.filedialog, "asksaveasfilename", lambda **kw: str(path))
-    monkeypatch.setattr(manne.gui.window.filedialog, "askopenfilename", lambda **kw: str(path))
+    monkeypatch.setattr(filedialog, "asksaveasfilename", lambda **kw: str(path))
+    monkeypatch.setattr(filedialog, "askopenfilename", lambda **kw: str(path))
     win, engine = window, window.engine
     lo, hi = np.asarray(win.ae.latent_range, dtype=float)
     z = lo + np.array([0.2, 0.7]) * (hi - lo)
@@ -279,9 +274,7 @@ def test_presets_from_the_window(window, tmp_path, monkeypatch):
 
 
 def test_open_model_rebuilds_sliders(window, tiny_model, monkeypatch):
-    import manne.gui.window
-
-    monkeypatch.setattr(manne.gui.window.filedialog, "askdirectory", lambda **kw: str(tiny_model))
+    monkeypatch.setattr(filedialog, "askdirectory", lambda **kw: str(tiny_model))
     win = window
     old_engine, old_slider = win.engine, win.sliders[0]
     win.set_note(2)

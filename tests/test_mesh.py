@@ -163,6 +163,37 @@ def test_csv_round_trip(tiny_mesh, tmp_path):
     assert (tmp_path / "mesh.md").read_text().startswith("# t\n\n| |")
 
 
+GOOD_CSV = "note,accuracy,present\nC,0.500000,1\nC#,0.250000,0\n"
+
+
+@pytest.mark.parametrize("content,match", [
+    (b"note,accuracy,present\nC,0.5,1\n\xff\xfe,0.1,1\n", "the mesh table is not CSV text"),  # not UTF-8
+    (b"", "header is 'empty'"),
+    (b"note,acc,present\nC,0.5,1\n", "header is 'note,acc,present'; it must be note,accuracy,present"),
+    (b"note,accuracy,present\nC,0.5\n", "row 1 has 2 cells 'C,0.5'"),
+    (b"note,accuracy,present\nC,0.5,1\nH,0.5,1\n", "row 2: note 'H' is not one of C C#"),
+    (b"note,accuracy,present\nC,0.5,1\nC,0.4,1\n", "row 2: note C appears twice"),
+    (b"note,accuracy,present\nD,high,1\n", "row 1: accuracy 'high' of D must be a number from 0 to 1"),
+    (b"note,accuracy,present\nD,1.5,1\n", "accuracy '1.5' of D must be a number from 0 to 1"),
+    (b"note,accuracy,present\nD,0.5,yes\n", "present 'yes' of D must be 0 or 1"),
+    (b"PK\x03\x04\x00\x00binary\x00zip", "mesh table"),
+])
+def test_read_csv_refuses_a_damaged_file(tmp_path, content, match):
+    path = tmp_path / "mesh.csv"
+    path.write_bytes(content)
+    with pytest.raises(ModelError, match=match) as info:
+        read_csv(path)
+    assert str(path) in str(info.value)
+
+
+def test_read_csv_missing_and_hand_written(tmp_path):
+    with pytest.raises(ModelError, match="no such mesh table"):
+        read_csv(tmp_path / "none.csv")
+    path = tmp_path / "mesh.csv"
+    path.write_text("# written by hand\n\n" + GOOD_CSV.replace(",", " , "))
+    assert read_csv(path) == {"C": (0.5, True), "C#": (0.25, False)}
+
+
 # -- the command ------------------------------------------------------------------------------------
 
 

@@ -15,8 +15,9 @@ import matplotlib.figure  # noqa: E402
 
 from manne.inspect import plots  # noqa: E402
 from manne.corpus import load_corpus  # noqa: E402
-from manne.errors import CorpusError, ParameterError  # noqa: E402
+from manne.errors import CorpusError, ModelError, ParameterError  # noqa: E402
 from manne.model.forward import Autoencoder  # noqa: E402
+from manne.inspect.examples import Examples  # noqa: E402
 from manne.inspect.mesh import mesh_accuracy  # noqa: E402
 
 from test_mesh import random_ae  # noqa: E402
@@ -94,6 +95,127 @@ def test_training_curves_read_both_history_formats():
     lines = plots.plot_training(new)
     assert [ln.get_label() for ln in lines] == ["train", "train loss (with penalties)"]
     np.testing.assert_array_equal(lines[0].get_ydata(), new["mse"])
+
+
+HISTORY = "epoch,loss,mse,val_mse,lr,seconds,frames\n1,0.5,0.4,0.45,0.001,1.0,100\n2,0.3,0.2,,0.001,1.0,100\n"
+
+
+def test_read_history_reads_empty_cells_as_nan(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text(HISTORY)
+    h = plots.read_history(path)
+    assert list(h) == ["epoch", "loss", "mse", "val_mse", "lr", "seconds", "frames"]
+    np.testing.assert_array_equal(h["epoch"], [1, 2])
+    assert h["val_mse"][0] == 0.45 and np.isnan(h["val_mse"][1])
+
+
+@pytest.mark.parametrize("content,match", [
+    (HISTORY.encode() + b"3,\xff\xfe,0.1,,,,\n", "the training history is not CSV text"),  # not UTF-8
+    (b"", "the training history is empty"),
+    (b"step,value\n1,0.5\n", "not a training history: the header 'step,value' needs epoch and loss or mse"),
+    (b"epoch,loss,loss\n1,0.5,0.5\n", "names column loss twice"),
+    (HISTORY.encode() + b"3,0.2\n", "epoch row 3 has 2 cells; the header has 7"),
+    (HISTORY.encode().replace(b"0.3", b"low"), "epoch row 2, column loss: 'low' is not a number"),
+])
+def test_read_history_refuses_a_damaged_file(tmp_path, content, match):
+    path = tmp_path / "history.csv"
+    path.write_bytes(content)
+    with pytest.raises(ModelError, match=match) as info:
+        plots.read_history(path)
+    assert str(path) in str(info.value)
+    with pytest.raises(ModelError, match=match):
+        plots.plot_training(path)
+    with pytest.raises(ModelError, match="no such training history"):
+        plots.read_history(tmp_path / "none.csv")
+
+
+def small_examples() -> Examples:
+    rng = np.random.default_rng(0)
+    return Examples(rng.random((50, 2), dtype=np.float32), rng.integers(0, 12, 50), rng.random((3, 9), dtype=np.float32),
+                    np.array([0, 4, 7]), ["a", "b", "c"], "test")
+
+
+def test_examples_round_trip(tmp_path):
+    ex = small_examples()
+    ex.save(tmp_path / "examples.npz")
+    back = Examples.load(tmp_path / "examples.npz")
+    np.testing.assert_allclose(back.z, ex.z, atol=1e-3)  # stored as float16
+    np.testing.assert_array_equal(back.S_note, ex.S_note)
+    assert back.S_label == ex.S_label and back.split == "test"
+    assert [p.name for p in tmp_path.iterdir()] == ["examples.npz"]  # no temporary file left
+
+
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _flipped(data: bytes) -> bytes:  # damage inside the compressed arrays, the zip directory intact
+    b = bytearray(data)
+    for i in range(100, len(b) // 2, 7):
+        b[i] ^= 0xFF
+    return bytes(b)
+
+
+@pytest.mark.parametrize("damage,match", [
+    (_truncated, "not an examples archive .* truncated or damaged"),
+    (lambda data: b"", r"not an examples archive \(.npz, a zip file\): the file is empty"),
+    (lambda data: "été".encode("latin-1") * 40, "the file is another kind of file"),  # not UTF-8, not a zip
+    (lambda data: b"note,accuracy\nC,0.5\n", "the file is another kind of file"),
+    (_flipped, "the examples file is damaged: its arrays cannot be read"),
+])
+def test_examples_load_refuses_a_damaged_file(tmp_path, damage, match):
+    path = tmp_path / "examples.npz"
+    small_examples().save(path)
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(ModelError, match=match) as info:
+        Examples.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_examples_load_refuses_wrong_arrays(tmp_path):
+    path = tmp_path / "examples.npz"
+    with pytest.raises(ModelError, match="no such examples file"):
+        Examples.load(path)
+    ex = small_examples()
+    np.savez(path, z=ex.z, z_note=ex.z_note, S=ex.S)
+    with pytest.raises(ModelError, match="lacks S_note, S_label, split"):
+        Examples.load(path)
+    np.savez(path, z=ex.z, z_note=ex.z_note[:10], S=ex.S, S_note=ex.S_note, S_label=np.array(ex.S_label), split="test")
+    with pytest.raises(ModelError, match=r"z has shape \(50, 2\) and z_note \(10,\)"):
+        Examples.load(path)
+    np.savez(path, z=ex.z, z_note=ex.z_note, S=ex.S, S_note=ex.S_note, S_label=np.array(["a"]), split="test")
+    with pytest.raises(ModelError, match="S_label has 1 labels for 3 frames"):
+        Examples.load(path)
+    np.savez(path, z=ex.z, z_note=ex.z_note + 12, S=ex.S, S_note=ex.S_note, S_label=np.array(ex.S_label), split="t")
+    with pytest.raises(ModelError, match="must be 0-11"):
+        Examples.load(path)
+    np.save(tmp_path / "single.npy", ex.z)
+    with pytest.raises(ModelError, match="a single .npy array, not an examples archive"):
+        Examples.load(tmp_path / "single.npy")
+
+
+def test_plot_command_names_a_damaged_file(tiny_model, tmp_path, capsys):
+    """A damaged history.csv or examples.npz stops `manne plot` with one line naming the file."""
+    import shutil
+
+    from manne.cli import main
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    (model / "history.csv").write_bytes(b"\xff\xfe\x00garbage")
+    assert main(["plot", str(model), "-o", str(tmp_path / "p1")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{model / 'history.csv'}: the training history is not CSV text" in err
+
+    shutil.copy(tiny_model / "history.csv", model / "history.csv")
+    cfg = json.loads((model / "config.json").read_text())
+    cfg["corpus"]["path"] = str(tmp_path / "gone.npz")  # plot from the model's examples.npz
+    (model / "config.json").write_text(json.dumps(cfg))
+    data = (model / "examples.npz").read_bytes()
+    (model / "examples.npz").write_bytes(data[: len(data) // 3])
+    assert main(["plot", str(model), "-o", str(tmp_path / "p2")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{model / 'examples.npz'}: not an examples archive" in err
 
 
 def test_reconstruction_panels(tiny_model, tiny_corpus):
@@ -193,6 +315,11 @@ def test_tiny_experiments_write_the_report(tiny_corpus, tmp_path, capsys):
     # other settings in the same folder need --force
     assert main([a if a != "32" else "16" for a in argv]) == 2
     assert "other settings" in capsys.readouterr().err
+    # a damaged metrics.json is named, not a traceback
+    metrics = out / "models" / "tones" / "8-chroma-skip" / "metrics.json"
+    metrics.write_bytes(b'{"test_mse": \xff}')
+    assert main(argv) == 2
+    assert f"{metrics}: the metrics file is not UTF-8 text" in capsys.readouterr().err
 
 
 def test_experiments_reject_bad_input(tiny_corpus, tmp_path):

@@ -8,6 +8,8 @@ bundled default model).
 from __future__ import annotations
 
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,8 @@ import numpy as np
 
 from manne.io.files import atomic_path
 from manne.errors import ModelError
+
+_ARRAYS = ("z", "z_note", "S", "S_note", "S_label", "split")
 
 
 @dataclass
@@ -40,6 +44,8 @@ class Examples:
 
     @classmethod
     def from_corpus(cls, ae, corpus, *, frames: int = 8, max_codes: int = 20000, seed: int = 0) -> "Examples":
+        """Codes of the training frames (at most ``max_codes``, a seeded subsample) and ``frames``
+        held-out frames (from the test split, else val, else train) of ``corpus`` under model ``ae``."""
         idx = corpus.indices("train")
         z = ae.encode(corpus.S[idx], corpus.note[idx], corpus.clip[idx])
         if len(idx) > max_codes:
@@ -52,6 +58,7 @@ class Examples:
                    corpus.note[pick].astype(np.int64), labels, split)
 
     def save(self, path: str | os.PathLike) -> Path:
+        """Write the examples to ``path`` as a compressed ``.npz`` (float16 arrays), atomically."""
         with atomic_path(path, force=True) as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, z=self.z.astype(np.float16), z_note=self.z_note.astype(np.int8),
@@ -61,12 +68,60 @@ class Examples:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Examples":
+        """Read :meth:`save`'s ``examples.npz``.
+
+        Raises
+        ------
+        ModelError
+            If the file is missing, is not an ``.npz`` archive (truncated, damaged, another format),
+            lacks one of its arrays, or its arrays do not fit together; the message names the file.
+        """
+        p = Path(path)
+        if not p.is_file():
+            raise ModelError(f"{p}: no such examples file; `manne train` writes it beside the weights")
         try:
-            with np.load(path, allow_pickle=False) as f:
-                return cls(f["z"].astype(np.float32), f["z_note"].astype(np.int64), f["S"].astype(np.float32),
-                           f["S_note"].astype(np.int64), [str(s) for s in f["S_label"]], str(f["split"]))
-        except (OSError, KeyError, ValueError) as exc:
-            raise ModelError(f"{path} cannot be read ({exc})") from exc
+            with open(p, "rb") as fh:
+                magic = fh.read(6)
+            if magic.startswith(b"\x93NUMPY"):
+                raise ModelError(f"{p}: a single .npy array, not an examples archive (.npz) of {', '.join(_ARRAYS)}")
+            if not magic.startswith(b"PK"):
+                what = "empty" if not magic else "another kind of file"
+                raise ModelError(f"{p}: not an examples archive (.npz, a zip file): the file is {what}")
+            npz = np.load(p, allow_pickle=False)
+        except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+            raise ModelError(f"{p}: not an examples archive (.npz): the file is truncated or damaged ({exc})") from exc
+        except OSError as exc:
+            raise ModelError(f"{p}: the examples file cannot be read ({exc})") from exc
+        if not isinstance(npz, np.lib.npyio.NpzFile):  # np.load read something else after all
+            raise ModelError(f"{p}: not an examples archive (.npz) of {', '.join(_ARRAYS)}")
+        with npz:
+            missing = [k for k in _ARRAYS if k not in npz.files]
+            if missing:
+                raise ModelError(f"{p}: the examples file lacks {', '.join(missing)} "
+                                 f"(it holds {', '.join(npz.files) or 'nothing'}); re-run `manne train`, or plot with --corpus")
+            try:
+                a = {k: npz[k] for k in _ARRAYS}
+                ex = cls(a["z"].astype(np.float32), a["z_note"].astype(np.int64), a["S"].astype(np.float32),
+                         a["S_note"].astype(np.int64), [str(s) for s in a["S_label"]], str(a["split"]))
+            except (zipfile.BadZipFile, EOFError, OSError, ValueError, TypeError, zlib.error) as exc:
+                raise ModelError(f"{p}: the examples file is damaged: its arrays cannot be read ({exc})") from exc
+        ex._check(p)
+        return ex
+
+    def _check(self, path: Path) -> None:
+        """Raise ModelError naming ``path`` unless the arrays have the shapes :class:`Examples` documents."""
+        problems = []
+        if self.z.ndim != 2 or self.z_note.shape != self.z.shape[:1]:
+            problems.append(f"z has shape {self.z.shape} and z_note {self.z_note.shape}; need (n, latent) and (n,)")
+        if self.S.ndim != 2 or self.S_note.shape != self.S.shape[:1]:
+            problems.append(f"S has shape {self.S.shape} and S_note {self.S_note.shape}; need (n, n_bins) and (n,)")
+        elif len(self.S_label) != len(self.S):
+            problems.append(f"S_label has {len(self.S_label)} labels for {len(self.S)} frames")
+        notes = np.concatenate([self.z_note.ravel(), self.S_note.ravel()])
+        if len(notes) and (notes.min() < 0 or notes.max() > 11):
+            problems.append(f"notes {notes.min()}..{notes.max()} must be 0-11")
+        if problems:
+            raise ModelError(f"{path}: the examples file is damaged: {'; '.join(problems)}")
 
 
 def held_out_frames(corpus, n: int, *, split: str = "test") -> np.ndarray:

@@ -27,7 +27,6 @@ config             table  latent  bottleneck  augment  skip
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 import re
@@ -38,6 +37,7 @@ from typing import Callable, Mapping, Sequence
 
 from manne.model.config import ModelConfig, TrainConfig
 from manne.errors import CorpusError, ModelError, ParameterError
+from manne.io.files import read_json
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,8 @@ def _same_settings(config_json: Path, model_cfg: ModelConfig, train_cfg: TrainCo
                    epochs: bool = True) -> list[str]:
     """Differences between the settings in a model's (or checkpoint's) ``config.json`` and the requested ones."""
     try:
-        info = json.loads(config_json.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        info = _read_object(config_json, what="model configuration")
+    except (ModelError, OSError) as exc:
         return [f"unreadable {config_json.name} ({exc})"]
     diffs = []
     model = info.get("model", {})
@@ -175,6 +175,14 @@ def _same_settings(config_json: Path, model_cfg: ModelConfig, train_cfg: TrainCo
     if info.get("corpus", {}).get("hash") != corpus_hash:
         diffs.append("trained on another corpus")
     return diffs
+
+
+def _read_object(path: Path, *, what: str) -> dict:
+    """A JSON object from ``path``; ModelError naming the file if it is missing, damaged or not an object."""
+    obj = read_json(path, error=ModelError, what=what)
+    if not isinstance(obj, dict):
+        raise ModelError(f"{path}: the {what} is not a JSON object")
+    return obj
 
 
 def run_experiments(
@@ -215,7 +223,8 @@ def run_experiments(
     ParameterError
         On bad settings (before any training).
     ModelError
-        If a complete model directory was trained with other settings and ``force`` is false.
+        If a complete model directory was trained with other settings and ``force`` is false, or
+        its ``metrics.json`` is damaged.
     """
     from manne.corpus import load_corpus
     from manne.model.forward import Autoencoder
@@ -248,7 +257,7 @@ def run_experiments(
                 if diffs:
                     raise ModelError(f"{mdir} was trained with other settings ({'; '.join(diffs)}); "
                                      "use --force to retrain or another -o folder")
-                done = not json.loads(metrics_file.read_text()).get("interrupted", False)
+                done = not _read_object(metrics_file, what="metrics file").get("interrupted", False)
             if done and not force:
                 status = "reused"
                 log(f"[{k}/{n_runs}] {cname}/{e.name}: complete, reusing {mdir}")
@@ -266,7 +275,7 @@ def run_experiments(
                           force=True, progress=progress, log=log)
                 if m.get("interrupted"):
                     raise KeyboardInterrupt
-            metrics = json.loads(metrics_file.read_text())
+            metrics = _read_object(metrics_file, what="metrics file")
             ae = Autoencoder.load(mdir)
             pdir = out / "plots" / cname / e.name
             figs = {p.stem: p for p in write_model_plots(ae, Examples.from_corpus(ae, corpus), mdir, pdir)}

@@ -26,13 +26,14 @@ import numpy as np
 
 from manne import dsp
 from manne.corpus.analysis import chroma_filter
-from manne.io.files import atomic_path
+from manne.io.files import atomic_path, read_csv_rows
 from manne.dsp import NOTE_NAMES
-from manne.errors import ParameterError
+from manne.errors import ModelError, ParameterError
 from manne.model.decoder import Decoder
 from manne.model.forward import Autoencoder
 
 MAX_GRID = 2_000_000  # grid points; 12 notes of this many decodes take minutes
+CSV_HEADER = ["note", "accuracy", "present"]  # the columns of mesh.csv
 
 
 @dataclass
@@ -252,18 +253,48 @@ def write_csv(result: MeshResult, path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     with atomic_path(path, force=True) as tmp:
-        with open(tmp, "w", newline="") as fh:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow(["note", "accuracy", "present"])
+            w.writerow(CSV_HEADER)
             for n, a in zip(result.notes, result.accuracy):
                 w.writerow([NOTE_NAMES[n], f"{a:.6f}", int(n in result.present)])
     return path
 
 
 def read_csv(path: str | os.PathLike) -> dict[str, tuple[float, bool]]:
-    """Read :func:`write_csv`'s file: ``{note name: (accuracy, present)}``."""
-    with open(path, newline="") as fh:
-        return {r["note"]: (float(r["accuracy"]), r["present"] == "1") for r in csv.DictReader(fh)}
+    """Read :func:`write_csv`'s file: ``{note name: (accuracy, present)}``.
+
+    Raises
+    ------
+    ModelError
+        If the file is missing or not UTF-8 CSV text, its header is not ``note,accuracy,present``,
+        or a row has another number of cells, an unknown or repeated note, an accuracy outside
+        0-1 or a ``present`` other than 0 or 1; the message names the file and the row.
+    """
+    rows = read_csv_rows(path, error=ModelError, what="mesh table")
+    if not rows or [c.lower() for c in rows[0]] != CSV_HEADER:
+        head = ",".join(rows[0]) if rows else "empty"
+        raise ModelError(f"{path}: not a mesh table: the header is {head!r}; it must be {','.join(CSV_HEADER)}")
+    table: dict[str, tuple[float, bool]] = {}
+    for i, row in enumerate(rows[1:], start=1):
+        where = f"{path}: row {i}"
+        if len(row) != len(CSV_HEADER):
+            raise ModelError(f"{where} has {len(row)} cells {','.join(row)!r}; it must be {','.join(CSV_HEADER)}")
+        note, acc, present = row
+        if note not in NOTE_NAMES:
+            raise ModelError(f"{where}: note {note!r} is not one of {' '.join(NOTE_NAMES)}")
+        if note in table:
+            raise ModelError(f"{where}: note {note} appears twice")
+        try:
+            a = float(acc)
+        except ValueError:
+            a = float("nan")
+        if not 0 <= a <= 1:
+            raise ModelError(f"{where}: accuracy {acc!r} of {note} must be a number from 0 to 1")
+        if present not in ("0", "1"):
+            raise ModelError(f"{where}: present {present!r} of {note} must be 0 or 1")
+        table[note] = (a, present == "1")
+    return table
 
 
 def _cell(result: MeshResult, note: int) -> str:

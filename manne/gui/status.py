@@ -1,0 +1,93 @@
+"""The window's status line and its polling of the engine.
+
+Every ``POLL_MS`` the window reads the engine (``last_spectrum``, ``cpu_load``, ``underruns``,
+``recorded_seconds``, ``last_error``) from Tk's main thread with ``after``: it redraws the spectrum,
+picks up a finished offline render, and every ``STATUS_EVERY`` polls rewrites the status line.
+Nothing here waits on the audio thread, and nothing in the audio thread calls Tk.
+"""
+
+from __future__ import annotations
+
+from tkinter import messagebox
+
+import numpy as np
+
+__all__ = ["POLL_MS", "STATUS_EVERY", "StatusLine", "short_reason"]
+
+POLL_MS = 50
+STATUS_EVERY = 5  # polls between status line refreshes (250 ms)
+
+
+def short_reason(message: str | None) -> str:
+    """The first sentence of an audio error, without its "no audio output:" prefix, for the status line."""
+    text = (message or "no output device").strip()
+    if text.lower().startswith("no audio output:"):
+        text = text[len("no audio output:"):].strip()
+    first = text.split(". ")[0].split("; ")[0].rstrip(".")
+    return first or "no output device"
+
+
+class StatusLine:
+    """Mixin of :class:`manne.gui.window.SynthWindow`: the live spectrum, the status line and error messages.
+
+    Uses the window's ``root``, ``engine``, ``ae``, ``z``, ``note_var``, ``audio``, ``audio_error``,
+    ``device``, ``buffer``, ``playing``, ``recording``, ``spectrum``, ``status_var``,
+    ``message_var`` and ``closed``; ``_poll`` also finishes renders (:meth:`Rendering._render_done`).
+    """
+
+    def spectrum_now(self) -> np.ndarray | None:
+        """The spectrum to draw: the engine's last decoded frame while playing, else the current decode.
+
+        Returns
+        -------
+        S : np.ndarray, shape (n_bins,), or None when there is nothing to draw
+        """
+        S = getattr(self.engine, "last_spectrum", None)
+        if self.playing and S is not None:
+            return np.asarray(S)
+        key = (tuple(np.round(self.z, 6)), int(self.note_var.get()))
+        if key != self._preview_key:
+            self._preview_key = key
+            self._preview = self.ae.decode(self.z[None, :].astype(np.float32), int(self.note_var.get()))[0]
+        return self._preview
+
+    def status_text(self) -> str:
+        """The status line: playing or paused, CPU load, underruns, model, device, recording, audio errors."""
+        parts = []
+        if self.audio is None:
+            parts.append(f"No audio output: {self.audio_error}. Rendering still works.")
+        else:
+            state = "playing" if self.playing else "paused"
+            parts.append(f"{state} · CPU {self.engine.cpu_load:.0%} · underruns {self.engine.underruns}")
+        parts.append(f"model {self.model_name}")
+        if self.audio is not None:
+            dev = getattr(self.audio, "device", None)
+            name = dev.get("name") if isinstance(dev, dict) else (self.device if self.device is not None else "default")
+            parts.append(f"device {name} · buffer {self.buffer}")
+        if self.recording is not None:
+            parts.append(f"● recording {self.recording.name} {self.engine.recorded_seconds:.1f} s")
+        if self.audio is not None and self.engine.last_error:
+            parts.append(f"audio error: {self.engine.last_error}")
+        return "   ·   ".join(parts)
+
+    def _refresh_status(self) -> None:
+        text = self.status_text()
+        if self.status_var.get() != text:
+            self.status_var.set(text)
+
+    def _poll(self) -> None:
+        self._after = None
+        if self.closed:
+            return
+        self.spectrum.update(self.spectrum_now())
+        if self._render_result is not None:
+            self._render_done()
+        self._polls += 1
+        if self._polls % STATUS_EVERY == 0:
+            self._refresh_status()
+        self._after = self.root.after(POLL_MS, self._poll)
+
+    def _error(self, title: str, message: str) -> None:
+        """Show ``message`` (cut to one line) beside the controls and in an error box."""
+        self.message_var.set(message if len(message) < 80 else message[:77] + "…")
+        messagebox.showerror(title, message, parent=self.root)
