@@ -34,15 +34,17 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from manne.errors import ParameterError
 from manne.model.decoder import Decoder
+from manne.synth.controls import BEND_SEMITONES, NOTE_MAX, NOTE_MIN, Controls, ControlSide
 from manne.synth.envelope import ADSR, FAST_RELEASE_S
 from manne.synth.limiter import soft_limit
 from manne.synth.pitch import N_HARMONICS, Partials, midi_hz
+from manne.synth.recorder import Recorder
 from manne.synth.spectral import OverlapAdd
 from manne.synth.voices import POLYPHONY, VoiceBank
 from manne.synth.wavetable import Wavetables, read
@@ -53,19 +55,9 @@ METHODS = ("harmonic", "noise", "coherent")  # harmonic: wavetables; noise, cohe
 BLOCK = 128  # samples per block: the granularity of events and of the crossfade to a new spectrum
 DECODE_FMAX = 11025.0  # Hz: harmonics are read up to here (half the bins, half the decode time)
 MAX_DECODES = 2  # classes re-decoded per block while the sliders move (a new note's class is decoded at once)
-NOTE_MIN, NOTE_MAX = 21, 108  # A0 .. C8, a piano's range
-BEND_SEMITONES = 2.0
 TARGET_DBFS = -12.0  # RMS of a note of four full-scale harmonics at velocity 127 and volume 1
 PA_CONTINUE = 0
 PA_OUTPUT_UNDERFLOW = 0x4
-
-
-class Controls(NamedTuple):
-    """The continuous controls, swapped in whole by the control thread."""
-
-    z: np.ndarray  # (latent,) float64, read-only
-    volume: float
-    bend: float  # -1 .. 1
 
 
 def nearest_present(present: Sequence[int]) -> np.ndarray:
@@ -87,7 +79,7 @@ def velocity_gain(velocity: int) -> float:
     return (velocity / 127.0) ** 2
 
 
-class Synth:
+class Synth(ControlSide):
     """Polyphonic synthesis from a trained model.
 
     Parameters
@@ -112,15 +104,16 @@ class Synth:
             raise ParameterError(f"block={block} must be an integer from 32 to 1024 samples")
         if not (isinstance(polyphony, (int, np.integer)) and 1 <= polyphony <= 64):
             raise ParameterError(f"polyphony={polyphony} must be from 1 to 64 voices")
-        if method not in METHODS:
-            raise ParameterError(f"method={method!r} must be one of {', '.join(METHODS)}")
+        self._check_method(method)
         self.ae, self.sr, self.block = ae, int(sr), int(block)
         self.method, self.hold = method, bool(hold)
         n_fft = int(n_fft or a.n_fft)
         # the noise phase is drawn afresh each hop, so a short hop smears every partial over sr / hop
         # Hz: it keeps the paper's hop (n_fft / 4); the coherent phase can follow each block
-        hop = max(self.block, (n_fft // 4) // self.block * self.block) if method == "noise" else self.block
-        self._ola = OverlapAdd(n_fft=n_fft, hop_length=hop, sr=self.sr, seed=seed)
+        noise_hop = max(self.block, (n_fft // 4) // self.block * self.block)
+        self._olas = {"noise": OverlapAdd(n_fft=n_fft, hop_length=noise_hop, sr=self.sr, seed=seed),
+                      "coherent": OverlapAdd(n_fft=n_fft, hop_length=self.block, sr=self.sr, seed=seed)}
+        self._recorder = Recorder(self.sr)
         self.adsr = adsr or ADSR()
         self.limiter = bool(limiter)
         self.max_decodes = max(1, int(max_decodes))
@@ -147,84 +140,14 @@ class Synth:
         self.playing: tuple = ()  # per sounding voice (frequency Hz, amplitudes (K,)), published each block
         self.reset()
 
-    # ---- control thread -------------------------------------------------------------------
-    @property
-    def controls(self) -> Controls:
-        return self._controls
-
-    def note_on(self, note: int, velocity: int = 100) -> None:
-        """Start MIDI ``note`` (21-108) at ``velocity`` (1-127; 0 is a note-off, as in MIDI)."""
-        note, velocity = self._check_note(note), int(velocity)
-        if not 0 <= velocity <= 127:
-            raise ParameterError(f"velocity={velocity} must be from 0 to 127")
-        self._events.append(("on", note, velocity) if velocity else ("off", note, 0))
-
-    def note_off(self, note: int) -> None:
-        """Release MIDI ``note``; its envelope's release follows."""
-        self._events.append(("off", self._check_note(note), 0))
-
-    def pitch_bend(self, value: float) -> None:
-        """Bend every voice by ``value`` * 2 semitones; ``value`` from -1 to 1."""
-        v = float(value)
-        if not (math.isfinite(v) and -1.0 <= v <= 1.0):
-            raise ParameterError(f"pitch bend {value} must be from -1 to 1")
-        self._controls = self._controls._replace(bend=v)
-
-    def sustain(self, down: bool) -> None:
-        """Sustain pedal: while down, note-offs wait until it is lifted."""
-        self._events.append(("pedal", bool(down), 0))
-
-    def all_notes_off(self, *, fast: bool = False) -> None:
-        """Release every held note (quickly, without a click, when ``fast``)."""
-        self._events.append(("all_off", bool(fast), 0))
-
-    def set_hold(self, on: bool) -> None:
-        """Hold (drone) mode: a note sounds until the next note-on, note-offs are ignored; turning
-        it off releases the drone."""
-        self._events.append(("hold", bool(on), 0))
-
-    def set_z(self, z: Sequence[float] | np.ndarray) -> None:
-        """Set the latent code, shape (latent,); sounding voices take the new timbre within a block."""
-        z = np.array(z, dtype=np.float64).reshape(-1)
-        if z.shape[0] != self.ae.latent:
-            raise ParameterError(f"z has {z.shape[0]} values; the model has {self.ae.latent} latent neurons")
-        if not np.isfinite(z).all():
-            raise ParameterError(f"z={z.tolist()} must hold finite numbers")
-        z.setflags(write=False)
-        self._controls = self._controls._replace(z=z)
-
-    def set_volume(self, volume: float) -> None:
-        """Master volume, 0..1; ramped across a block."""
-        v = float(volume)
-        if not (math.isfinite(v) and 0.0 <= v <= 1.0):
-            raise ParameterError(f"volume={volume} must be between 0 and 1")
-        self._controls = self._controls._replace(volume=v)
-
-    def fade_out(self) -> None:
-        """Fade the whole output to silence in ``FAST_RELEASE_S`` (before a pause or a stream stop)."""
-        self._fade_target = 0.0
-
-    def fade_in(self) -> None:
-        """Fade the output back in (after :meth:`fade_out`)."""
-        self._fade_target = 1.0
-
-    @property
-    def silent(self) -> bool:
-        """True once a :meth:`fade_out` has reached silence."""
-        return self._fade == 0.0 and self._fade_target == 0.0
-
-    def _check_note(self, note) -> int:
-        if isinstance(note, bool) or not isinstance(note, (int, np.integer)) or not NOTE_MIN <= note <= NOTE_MAX:
-            raise ParameterError(f"note={note!r} must be a MIDI note number from {NOTE_MIN} (A0) to {NOTE_MAX} (C8)")
-        return int(note)
-
     # ---- audio thread ---------------------------------------------------------------------
     def reset(self) -> None:
         """Silence every voice and forget the synthesis state."""
         self.bank = VoiceBank(self.bank.polyphony, adsr=self.adsr, sr=self.sr)
         self._events.clear()
         self._amps: dict[int, np.ndarray] = {}  # pitch class -> harmonic amplitudes for self._z_dec
-        self._ola.reset()
+        for ola in self._olas.values():
+            ola.reset()
         self._hop_out, self._hop_pos = np.zeros(0, dtype=np.float32), 0
         self._z_dec: np.ndarray | None = None
         self._stale: dict[int, None] = {}  # classes whose amplitudes are older than the sliders
@@ -240,7 +163,9 @@ class Synth:
         if status & PA_OUTPUT_UNDERFLOW:
             self.underruns += 1
         try:
-            data = self.process(frame_count).tobytes()
+            y = self.process(frame_count)
+            self._recorder.add(y)
+            data = y.tobytes()
         except Exception as exc:  # noqa: BLE001 - the audio thread must survive anything
             self.underruns += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -283,6 +208,12 @@ class Synth:
             elif kind == "off":
                 if not self.hold:
                     bank.note_off(a)
+            elif kind == "method":
+                if a != self.method:
+                    self.method = a
+                    for ola in self._olas.values():  # start the new method from silence, not a stale tail
+                        ola.reset()
+                    self._hop_out, self._hop_pos = np.zeros(0, dtype=np.float32), 0
             elif kind == "hold":
                 self.hold = a
                 if not a:
@@ -391,7 +322,7 @@ class Synth:
 
     def _spectral(self, voices: list, envs: list, ratio: float) -> np.ndarray:
         """One inverse-STFT hop of the sounding voices (methods ``noise`` and ``coherent``)."""
-        ola = self._ola
+        ola = self._olas[self.method]
         freqs, amps, phases = [], [], []
         centre = ola.n_fft / 2
         for v, env in zip(voices, envs):
@@ -414,18 +345,6 @@ class Synth:
             self._hop_pos += self.block
             return out
         return ola.partial_frame(f, a, p).astype(np.float32)
-
-    def spectrum(self, n_bins: int | None = None) -> np.ndarray:
-        """Magnitude of what plays now (the sounding voices' harmonics), shape (n_bins,); control thread."""
-        a = self.ae.analysis
-        n_bins = a.n_bins if n_bins is None else int(n_bins)
-        S = np.zeros(n_bins, dtype=np.float32)
-        bin_hz = a.sr / a.n_fft
-        for f, amps in self.playing:
-            pos = np.rint(f * np.arange(1, len(amps) + 1) / bin_hz).astype(np.intp)
-            ok = pos < n_bins
-            np.add.at(S, pos[ok], amps[ok])
-        return S
 
     def render(self, seconds: float) -> np.ndarray:
         """``seconds`` of audio through :meth:`process`; shape (round(seconds * sr),)."""
