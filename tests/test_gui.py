@@ -1,8 +1,9 @@
 """The synth window, driven with real X input on a virtual display (Xvfb + xdotool).
 
-The window runs on the tiny model with a real :class:`manne.synth.engine.Engine` and no audio stream
-(``audio=None``); where a test needs audio to flow, it calls ``engine.callback`` itself, as
-PyAudio's thread would. The Tk loop is pumped with ``root.update()`` between actions.
+The window runs on the tiny model with a real :class:`manne.synth.instrument.Synth` and no audio
+stream (``audio=None``); where a test needs audio to flow, it calls ``engine.callback`` (or
+``engine.process``, which also takes the queued note events) itself, as PyAudio's thread would. The
+Tk loop is pumped with ``root.update()`` between actions.
 """
 
 from __future__ import annotations
@@ -66,11 +67,11 @@ def ae(tiny_model):
 def window(xvfb, ae, tiny_model):
     import tkinter as tk
 
-    from manne.synth.engine import Engine
     from manne.gui.window import SynthWindow
+    from manne.synth.instrument import Synth
 
     root = tk.Tk(className="manne")
-    engine = Engine(ae, sr=ae.analysis.sr, hop_length=256)
+    engine = Synth(ae, sr=ae.analysis.sr)
     win = SynthWindow(root, ae, tiny_model, engine=engine, audio=None, audio_error="test has no sound card")
     pump(win)
     yield win
@@ -84,6 +85,12 @@ def pump(win, seconds: float = 0.2) -> None:
     while time.monotonic() < end:
         win.root.update()
         time.sleep(0.01)
+
+
+def held(engine) -> list[int]:
+    """The MIDI notes held after the audio side has taken the queued events (one block)."""
+    engine.process(engine.block)
+    return sorted(v.note for v in engine.bank.held())
 
 
 def xdotool(*args: str) -> None:
@@ -125,33 +132,63 @@ def drag_slider(win, scale, value: float) -> None:
 def test_keyboard_and_slider_drive_the_engine(window):
     win, engine = window, window.engine
     focus(win)
-    xdotool("key", "d")  # A W S E D ... = C C# D D# E: "d" plays E
+    xdotool("keydown", "d")  # A W S E D ... = C C# D D# E: "d" holds E4
     pump(win)
-    assert engine.params.note == 4
+    assert held(engine) == [64]
     assert win.note_var.get() == 4 and win.note_buttons[4].instate(["selected"])
     assert not win.note_buttons[0].instate(["selected"])
-    xdotool("key", "w", "j")  # C#, then B
+    xdotool("keyup", "d")
     pump(win)
-    assert engine.params.note == 11
+    assert held(engine) == []  # released: the note's release fades it out
+
+    xdotool("keydown", "a", "keydown", "d", "keydown", "g")  # a chord: C4 E4 G4
+    pump(win)
+    assert held(engine) == [60, 64, 67]
+    started = {v.note: v.started for v in engine.bank.held()}
+    xdotool("keyup", "d", "keydown", "d")  # what X11's auto-repeat sends for a held key
+    pump(win)
+    assert held(engine) == [60, 64, 67]
+    assert {v.note: v.started for v in engine.bank.held()} == started  # not struck again
+    xdotool("keyup", "a", "keyup", "d", "keyup", "g")
+    pump(win)
+    assert held(engine) == []
+
+    xdotool("key", "x")  # octave up
+    xdotool("keydown", "j")
+    pump(win)
+    assert held(engine) == [83]  # B5
+    assert win.octave_label.cget("text") == "octave 5"
+    xdotool("keyup", "j")
+    xdotool("key", "z")
+    pump(win)
 
     lo, hi = np.asarray(win.ae.latent_range, dtype=float)
     target = float(lo[0] + 0.9 * (hi[0] - lo[0]))
     drag_slider(win, win.sliders[0], target)
-    assert engine.params.z[0] == pytest.approx(target, abs=0.03 * (hi[0] - lo[0]))
-    assert engine.params.z[0] == pytest.approx(win.z[0])
+    assert engine.controls.z[0] == pytest.approx(target, abs=0.03 * (hi[0] - lo[0]))
+    assert engine.controls.z[0] == pytest.approx(win.z[0])
     assert win.value_labels[0].cget("text") == f"{win.z[0]:.3f}"
-    assert engine.params.z[1] == pytest.approx((lo[1] + hi[1]) / 2)  # the other neuron did not move
+    assert engine.controls.z[1] == pytest.approx((lo[1] + hi[1]) / 2)  # the other neuron did not move
 
     # the top of a slider is the maximum
     top_x, top_y = win.sliders[1].coords(float(hi[1]))
     bottom_x, bottom_y = win.sliders[1].coords(float(lo[1]))
     assert top_y < bottom_y
 
-    # the phase selector and volume reach the engine at once
+    # the method selector and volume reach the engine at once
     win.set_phase("coherent")
-    assert engine.params.phase == "coherent"
+    held(engine)
+    assert engine.method == "coherent"
     win.set_volume(0.25)
-    assert engine.params.volume == pytest.approx(0.25)
+    assert engine.controls.volume == pytest.approx(0.25)
+
+    # hold mode: a key drones until the next one
+    win.set_hold(True)
+    xdotool("key", "e")  # D#4
+    pump(win)
+    assert held(engine) == [63]
+    win.set_hold(False)
+    assert held(engine) == []
     assert win.volume_label.cget("text") == "25%"
 
     # space bar with no audio device: nothing plays, nothing breaks
@@ -166,8 +203,17 @@ def test_absent_notes_marked_but_playable(window):
     for i, b in enumerate(window.note_buttons):
         assert b.cget("style") == ("Note.Toolbutton" if i in present else "Absent.Note.Toolbutton")
     absent = min(set(range(12)) - present)
-    window.note_buttons[absent].invoke()
-    assert window.engine.params.note == absent
+    button = window.note_buttons[absent]
+    x, y = button.winfo_rootx() + button.winfo_width() // 2, button.winfo_rooty() + button.winfo_height() // 2
+    xdotool("mousemove", "--sync", str(x), str(y))
+    xdotool("mousedown", "1")
+    pump(window)
+    assert held(window.engine) == [60 + absent]  # the button plays while pressed ...
+    (voice,) = window.engine.bank.held()
+    assert voice.pitch_class == window.engine.class_of[absent] != absent  # ... with the nearest class the model knows
+    xdotool("mouseup", "1")
+    pump(window)
+    assert held(window.engine) == []
     assert "not in corpus" in window.notes_hint.cget("text")
 
 
@@ -188,10 +234,12 @@ def test_no_audio_status_and_screenshot(window, tmp_path):
 
 def test_spectrum_follows_engine_while_playing(window):
     win, engine = window, window.engine
+    engine.note_on(69, 100)
     engine.callback(None, 1024, None, 0)  # what PyAudio's thread does
     win.playing = True  # as if the stream were running
-    S = engine.last_spectrum
-    assert win.spectrum_now() is S
+    S = win.spectrum_now()
+    np.testing.assert_array_equal(S, engine.spectrum())
+    assert np.flatnonzero(S)[0] == 41  # A4's harmonics: 440 Hz is bin 40.9, nothing below it
     pts = win.spectrum.update(S)
     assert pts.shape[1] == 2 and np.all(np.diff(pts[:, 0]) > 0)  # left to right on the log axis
     win.playing = False
@@ -203,6 +251,7 @@ def test_close_while_recording_finishes_the_wav(window, tmp_path):
     assert win.record_button.instate(["disabled"])  # no stream, nothing to record from the button
     win.start_recording(path)  # what the Record button does once its save dialog returns a name
     assert win.recording == path
+    engine.note_on(60, 100)
     for _ in range(20):  # the audio thread's blocks, 0.23 s
         engine.callback(None, 512, None, 0)
     pump(win, 0.3)
@@ -241,7 +290,7 @@ def test_render_to_wav(window, tmp_path, monkeypatch):
     assert "Rendered render.wav" in win.message_var.get()
     info = sf.info(path)
     assert info.samplerate == 44100 and info.frames == 44100
-    assert win.engine.last_spectrum is None  # the live engine was not used
+    assert not win.engine.playing  # the live engine was not used
 
     win.seconds_var.set("zero")
     with pytest.raises(ParameterError, match="render length 'zero' must be between 1 and"):
@@ -268,8 +317,9 @@ def test_presets_from_the_window(window, tmp_path, monkeypatch):
     win.set_phase("noise")
     win.load_preset_dialog()
     assert win.current_preset() == saved
-    assert np.allclose(engine.params.z, z) and engine.params.note == 7
-    assert engine.params.volume == pytest.approx(0.5) and engine.params.phase == "coherent"
+    held(engine)
+    assert np.allclose(engine.controls.z, z) and win.note_var.get() == 7
+    assert engine.controls.volume == pytest.approx(0.5) and engine.method == "coherent"
     assert [s.get() for s in win.sliders] == pytest.approx(list(z))
 
 
@@ -281,9 +331,9 @@ def test_open_model_rebuilds_sliders(window, tiny_model, monkeypatch):
     win.open_model_dialog()
     assert win.engine is not old_engine and not old_slider.winfo_exists()
     assert len(win.sliders) == win.ae.latent
-    assert win.engine.params.note == 2
+    assert win.note_var.get() == 2
     win.sliders[1].set(float(win.ae.latent_range[1, 1]))
-    assert win.engine.params.z[1] == pytest.approx(win.ae.latent_range[1, 1])
+    assert win.engine.controls.z[1] == pytest.approx(win.ae.latent_range[1, 1])
 
 
 def test_synth_without_display(monkeypatch, capsys, tiny_model):
@@ -347,11 +397,11 @@ def test_with_a_real_audio_output(xvfb, pulse_device, ae, tiny_model):
     """
     import tkinter as tk
 
-    from manne.synth.engine import Engine
     from manne.gui.window import SynthWindow
+    from manne.synth.instrument import Synth
     from manne.synth.stream import AudioOut
 
-    engine = Engine(ae, sr=ae.analysis.sr)
+    engine = Synth(ae, sr=ae.analysis.sr)
     audio = AudioOut(engine, device=pulse_device, buffer=512)
     root = tk.Tk(className="manne")
     win = SynthWindow(root, ae, tiny_model, engine=engine, audio=audio, device=pulse_device, buffer=512)
@@ -359,14 +409,15 @@ def test_with_a_real_audio_output(xvfb, pulse_device, ae, tiny_model):
         assert win.play_button.instate(["!disabled"])
         win.toggle_play()
         assert win.playing and audio.active
+        engine.note_on(60, 100)
         deadline = time.monotonic() + 10
-        while engine.last_spectrum is None and time.monotonic() < deadline:
+        while not engine.playing and time.monotonic() < deadline:
             pump(win, 0.05)
-        assert engine.last_spectrum is not None  # the stream's callback runs
+        assert engine.playing  # the stream's callback runs and takes the note
         pump(win, 0.3)
         assert "playing · CPU" in win.status_var.get() and "underruns" in win.status_var.get()
         win.toggle_play()
-        assert not win.playing and not audio.active
+        assert not win.playing and not audio.active and engine.silent  # faded out before the stream stopped
         win.toggle_play()
         win.load_model(tiny_model)  # a new engine and stream; playing goes on
         assert win.playing and win.audio is not audio and win.audio.active

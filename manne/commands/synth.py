@@ -22,9 +22,16 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("model", nargs="?", metavar="MODEL_DIR",
                    help=f"model directory (default: {DEFAULT_MODEL} in the repository or the current folder)")
     p.add_argument("--device", help="output device, index or name (see `manne devices`; default: the system's)")
-    p.add_argument("--buffer", type=int, default=512, help="frames per audio buffer, 256..2048 (default 512)")
-    p.add_argument("--hop", type=int, default=256, help="synthesis hop in samples, 64..1024 (default 256)")
-    p.add_argument("--phase", choices=("noise", "coherent"), default="noise", help="phase mode (default noise)")
+    from manne.synth.controls import BLOCK_MAX, BLOCK_MIN, METHODS
+
+    p.add_argument("--buffer", type=int, default=256, help="frames per audio buffer, 256..2048 (default 256: lowest latency)")
+    p.add_argument("--hop", type=int, default=128,
+                   help=f"samples per synthesis block, {BLOCK_MIN}..{BLOCK_MAX}: events and timbre changes land on block "
+                   "boundaries (default 128, 2.9 ms)")
+    p.add_argument("--method", "--phase", dest="method", choices=METHODS, default="harmonic",
+                   help="synthesis: harmonic (wavetables at the exact pitch, default), noise (the paper's noise-phase "
+                   "inverse STFT), coherent (inverse STFT with the phase locked to the partials)")
+    p.add_argument("--hold", action="store_true", help="hold mode: a key starts a drone that lasts until the next key")
     p.add_argument("--preset", metavar="FILE", help="start from a preset saved by the synth (.json)")
     return p
 
@@ -65,16 +72,17 @@ def run(args) -> int:
     model = model or default_model_dir()
     if not model.is_dir():
         raise ModelError(f"no model at {model}; train one with `manne train` or pass MODEL_DIR")
-    from manne.synth.engine import HOP_MAX, HOP_MIN
+    from manne.synth.controls import BLOCK_MAX, BLOCK_MIN
     from manne.synth.stream import BUFFER_MAX, BUFFER_MIN
 
     if not BUFFER_MIN <= args.buffer <= BUFFER_MAX:
         raise ParameterError(f"--buffer {args.buffer} must be from {BUFFER_MIN} to {BUFFER_MAX} frames")
-    if not HOP_MIN <= args.hop <= HOP_MAX:
-        raise ParameterError(f"--hop {args.hop} must be from {HOP_MIN} to {HOP_MAX} samples")
+    if not BLOCK_MIN <= args.hop <= BLOCK_MAX:
+        raise ParameterError(f"--hop {args.hop} must be from {BLOCK_MIN} to {BLOCK_MAX} samples")
     device = int(args.device) if args.device is not None and args.device.strip().isdigit() else args.device
     try:
         from manne.gui import window as gui
     except ImportError as exc:  # tkinter is a separate system package on some Linux distributions
         raise ManneError(f"Tk is not available ({exc}); install your Python's tkinter (e.g. python3-tk)") from exc
-    return gui.main(model, device=device, buffer=args.buffer, hop_length=args.hop, phase=args.phase, preset=args.preset)
+    return gui.main(model, device=device, buffer=args.buffer, block=args.hop, method=args.method, hold=args.hold,
+                    preset=args.preset)

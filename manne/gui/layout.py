@@ -19,7 +19,7 @@ from manne.dsp import NOTE_NAMES
 from manne.gui.controls import KEYBOARD
 from manne.gui.render import RENDER_MAX_S
 from manne.gui.widgets import SpectrumPlot, Tooltip
-from manne.synth.presets import PHASE_MODES
+from manne.synth.instrument import METHODS
 
 __all__ = ["ABSENT_NOTE_TIP", "WindowLayout"]
 
@@ -109,10 +109,14 @@ class WindowLayout:
         self.volume_label = ttk.Label(ctl, width=5, style="Value.TLabel")
         self.volume_label.pack(side="left")
         self.volume_label.configure(text=f"{self.volume_var.get():.0%}")
-        ttk.Label(ctl, text="Phase").pack(side="left", padx=(24, 6))
-        for mode in PHASE_MODES:
+        ttk.Label(ctl, text="Sound").pack(side="left", padx=(24, 6))
+        for mode in METHODS:
             ttk.Radiobutton(ctl, text=mode, value=mode, variable=self.phase_var, command=self._phase_changed,
                             takefocus=False).pack(side="left", padx=2)
+        ttk.Checkbutton(ctl, text="Hold", variable=self.hold_var, command=self._hold_changed,
+                        takefocus=False).pack(side="left", padx=(16, 2))
+        self.octave_label = ttk.Label(ctl, text=f"octave {self.octave}", style="Value.TLabel")
+        self.octave_label.pack(side="left", padx=(16, 2))
         ttk.Label(ctl, textvariable=self.message_var, style="Hint.TLabel").pack(side="right")
 
         # width=1: a long status never widens the window; it is cut at the window's edge instead
@@ -166,15 +170,16 @@ class WindowLayout:
         keys.pack(side="top", anchor="w")
         for i, name in enumerate(NOTE_NAMES):
             style = "Note.Toolbutton" if i in present else "Absent.Note.Toolbutton"
-            b = ttk.Radiobutton(keys, text=name, value=i, variable=self.note_var, style=style,
-                                command=lambda i=i: self.set_note(i), takefocus=False)
+            b = ttk.Radiobutton(keys, text=name, value=i, variable=self.note_var, style=style, takefocus=False)
+            b.bind("<ButtonPress-1>", lambda e, i=i: self._button_down(i))
+            b.bind("<ButtonRelease-1>", lambda e: self._button_up())
             b.grid(row=0, column=i, padx=1)
             ttk.Label(keys, text=KEYBOARD[i].upper(), style="Hint.TLabel").grid(row=1, column=i)
             if i not in present:
                 Tooltip(b, f"{name}: {ABSENT_NOTE_TIP}")
             self.note_buttons.append(b)
         absent = [NOTE_NAMES[i] for i in range(12) if i not in present]
-        hint = "Keys A W S E D F T G Y H U J play C … B · space: play/pause"
+        hint = "Keys A W S E D F T G Y H U J play C … B · Z/X: octave · space: play/pause"
         if absent:
             hint += f" · grey italic: not in corpus ({' '.join(absent)})"
         self.notes_hint = ttk.Label(self.notes_frame, text=hint, style="Hint.TLabel")

@@ -22,7 +22,7 @@ from manne.model.forward import Autoencoder
 from manne.synth.presets import Preset, load_preset, save_preset
 
 if TYPE_CHECKING:
-    from manne.synth.engine import Engine
+    from manne.synth.instrument import Synth
     from manne.synth.stream import AudioOut
 
 __all__ = ["ModelsAndPresets"]
@@ -37,15 +37,13 @@ class ModelsAndPresets:
     :meth:`WindowLayout._load_model_widgets`.
     """
 
-    def _new_engine(self, ae: Autoencoder) -> Engine:
-        """An engine like the current one (hop, phase, volume, seed) on ``ae``, set to the current sound."""
-        e = self.engine
-        engine = type(e)(ae, sr=ae.analysis.sr, hop_length=e.hop_length, phase=self.phase_var.get(),
-                         volume=float(self.volume_var.get()), seed=e.seed, smoothing_s=e.smoothing_s,
-                         limiter=e.limiter)
+    def _new_engine(self, ae: Autoencoder) -> Synth:
+        """A synth like the current one (method, volume, hold) on ``ae``, set to the current sliders."""
+        engine = type(self.engine)(ae, sr=ae.analysis.sr, block=self.engine.block, method=self.phase_var.get(),
+                                   volume=float(self.volume_var.get()), hold=bool(self.hold_var.get()),
+                                   limiter=self.engine.limiter)
         if ae is self.ae:
             engine.set_z(self.z.copy())  # a new model starts at the middle of its range
-        engine.set_note(int(self.note_var.get()))
         return engine
 
     def open_model_dialog(self) -> None:
@@ -84,7 +82,8 @@ class ModelsAndPresets:
         self.z = (lo + hi) / 2
         self._load_model_widgets()
         self.engine.set_z(self.z.copy())
-        self.engine.set_note(int(self.note_var.get()))
+        if self.hold_var.get():
+            self.engine.set_note(int(self.note_var.get()), octave=self.octave)
         for button in (self.play_button, self.record_button):
             button.state(["!disabled"] if audio is not None else ["disabled"])
         if was_playing:
@@ -92,7 +91,7 @@ class ModelsAndPresets:
         self.message_var.set(f"Opened {self.model_name}")
         self._refresh_status()
 
-    def _make_audio(self, engine: Engine) -> AudioOut:
+    def _make_audio(self, engine: Synth) -> AudioOut:
         if self._open_audio is not None:
             return self._open_audio(engine)
         from manne.synth.stream import AudioOut

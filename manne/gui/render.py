@@ -70,6 +70,8 @@ class Rendering:
         from manne.io.audio import write_wav
 
         engine = self._new_engine(self.ae)
+        engine.set_hold(True)  # the selected note, held for the whole render
+        engine.note_on(self.midi_note(int(self.note_var.get())), 100)
         sr = self.ae.analysis.sr
         path = Path(path)
 

@@ -42,9 +42,8 @@ class StatusLine:
         -------
         S : np.ndarray, shape (n_bins,), or None when there is nothing to draw
         """
-        S = getattr(self.engine, "last_spectrum", None)
-        if self.playing and S is not None:
-            return np.asarray(S)
+        if self.playing and self.engine.playing:  # the harmonics of the sounding voices
+            return self.engine.spectrum()
         key = (tuple(np.round(self.z, 6)), int(self.note_var.get()))
         if key != self._preview_key:
             self._preview_key = key

@@ -38,6 +38,7 @@ class Transport:
         if self.playing:
             return
         try:
+            self.engine.fade_in()
             self.audio.start()
         except ManneError as exc:
             self._error("Cannot play", str(exc))
@@ -50,10 +51,21 @@ class Transport:
         """Stop the output stream; the engine keeps its state."""
         if self.audio is None or not self.playing:
             return
+        self.fade_out()
         self.audio.stop()
         self.playing = False
         self.play_button.configure(text="▶ Play")
         self._refresh_status()
+
+    def fade_out(self, timeout_s: float = 0.05) -> None:
+        """Fade the sound out in a few milliseconds and wait (at most ``timeout_s``) until it is silent,
+        so stopping the stream does not cut a waveform (a click)."""
+        import time
+
+        self.engine.fade_out()
+        deadline = time.monotonic() + timeout_s
+        while self.playing and not self.engine.silent and time.monotonic() < deadline:
+            time.sleep(0.002)
 
     def toggle_record(self) -> None:
         """Stop the recording, or ask for a WAV file name and start one."""

@@ -50,7 +50,7 @@ from manne.model.forward import Autoencoder
 from manne.synth.presets import Preset, load_preset
 
 if TYPE_CHECKING:
-    from manne.synth.engine import Engine
+    from manne.synth.instrument import Synth
     from manne.synth.stream import AudioOut
 
 __all__ = ["SynthWindow", "main"]
@@ -64,7 +64,7 @@ class SynthWindow(WindowLayout, SoundControls, Transport, Rendering, ModelsAndPr
     root : tk.Tk (or a Toplevel)
     ae : Autoencoder, the loaded model
     model_dir : its directory (shown in the title and saved in presets)
-    engine : manne.synth.engine.Engine playing ``ae``
+    engine : manne.synth.instrument.Synth playing ``ae``
     audio : manne.synth.stream.AudioOut, optional
         The output stream feeding from ``engine``. None means no audio output: Play and Record
         are disabled and the status line says why (``audio_error``); rendering still works.
@@ -77,9 +77,9 @@ class SynthWindow(WindowLayout, SoundControls, Transport, Rendering, ModelsAndPr
     preset : Preset, optional, the initial sliders, note, volume and phase (else the engine's)
     """
 
-    def __init__(self, root: tk.Misc, ae: Autoencoder, model_dir: str | os.PathLike, *, engine: Engine,
+    def __init__(self, root: tk.Misc, ae: Autoencoder, model_dir: str | os.PathLike, *, engine: Synth,
                  audio: AudioOut | None = None, audio_error: str | None = None, device=None, buffer: int = 512,
-                 open_audio: Callable[[Engine], AudioOut] | None = None, playing: bool = False, preset: Preset | None = None):
+                 open_audio: Callable[[Synth], AudioOut] | None = None, playing: bool = False, preset: Preset | None = None):
         self.root = root
         self.ae = ae
         self.model_dir = Path(model_dir)
@@ -101,12 +101,17 @@ class SynthWindow(WindowLayout, SoundControls, Transport, Rendering, ModelsAndPr
         self.closed = False
         if preset is not None and len(preset.z) != ae.latent:
             raise ParameterError(f"preset z has {len(preset.z)} values; the model {self.model_name} has {ae.latent}")
-        params = engine.params
+        params = engine.controls
         lo, hi = np.asarray(ae.latent_range, dtype=np.float64)
         self.z = np.clip(np.asarray(preset.z if preset else params.z, dtype=np.float64), lo, hi)
-        self.note_var = tk.IntVar(root, value=preset.note_index if preset else int(params.note))
+        first = int(ae.notes_present[0]) if ae.notes_present else 0
+        self.note_var = tk.IntVar(root, value=preset.note_index if preset else first)
         self.volume_var = tk.DoubleVar(root, value=preset.volume if preset else float(params.volume))
-        self.phase_var = tk.StringVar(root, value=preset.phase if preset else str(params.phase))
+        self.phase_var = tk.StringVar(root, value=preset.phase if preset else engine.method)
+        self.hold_var = tk.BooleanVar(root, value=engine.hold)
+        self.octave = 4
+        self._keys_down: dict[str, int] = {}  # computer key -> the MIDI note it started
+        self._pending_release: dict[str, str] = {}  # computer key -> the after() id of its deferred release
         self.seconds_var = tk.StringVar(root, value="5")
         self.status_var = tk.StringVar(root)
         self.message_var = tk.StringVar(root)
@@ -116,11 +121,11 @@ class SynthWindow(WindowLayout, SoundControls, Transport, Rendering, ModelsAndPr
         self._load_model_widgets()
         self.engine.set_z(self.z.copy())
         self.engine.set_volume(self.volume_var.get())
-        self.engine.set_note(self.note_var.get())
-        self.engine.set_phase(self.phase_var.get())
+        self.engine.set_method(self.phase_var.get())
 
         root.protocol("WM_DELETE_WINDOW", self.close)
         root.bind("<KeyPress>", self._on_key)
+        root.bind("<KeyRelease>", self._on_key_release)
         root.bind("<Control-q>", lambda e: self.close())
         root.bind("<Control-o>", lambda e: self.open_model_dialog())
         root.update_idletasks()
@@ -142,6 +147,7 @@ class SynthWindow(WindowLayout, SoundControls, Transport, Rendering, ModelsAndPr
             self.root.after_cancel(self._after)
             self._after = None
         if self.audio is not None:
+            self.fade_out()
             self.audio.close()  # stops the stream: no more blocks reach the recording
         self.playing = False
         self.stop_recording()
@@ -150,13 +156,13 @@ class SynthWindow(WindowLayout, SoundControls, Transport, Rendering, ModelsAndPr
         self.root.destroy()
 
 
-def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 512, hop_length: int = 256,
-         phase: str = "noise", preset: str | os.PathLike | None = None, play: bool = True) -> int:
+def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 256, block: int = 128, method: str = "harmonic",
+         hold: bool = False, preset: str | os.PathLike | None = None, play: bool = True) -> int:
     """Open the synth on a model and play at once; return when the window closes.
 
     The NumPy model loads first and the stream starts before the window is built, so the first
     sound comes fast. A missing audio device leaves the window usable for rendering. A preset's
-    phase and volume take precedence over ``phase``.
+    method (its ``phase``) and volume take precedence over ``method``; a preset holds its note.
 
     Raises
     ------
@@ -165,8 +171,8 @@ def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 512, hop_le
     """
     import signal
 
-    from manne.synth.engine import Engine
     from manne.errors import AudioDeviceError, ManneError
+    from manne.synth.instrument import Synth
 
     ae = Autoencoder.load(model_dir)
     try:
@@ -175,9 +181,9 @@ def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 512, hop_le
         raise ManneError(f"cannot open the window ({exc}); for headless use, try `manne render`") from exc
     root.withdraw()
     p = load_preset(preset, ae=ae) if preset is not None else None
-    engine = Engine(ae, sr=ae.analysis.sr, hop_length=hop_length, phase=p.phase if p else phase,
-                    volume=p.volume if p else 0.8)
-    if p is not None:  # otherwise the engine starts at the middle of the range, on a note of the corpus
+    engine = Synth(ae, sr=ae.analysis.sr, block=block, method=p.phase if p else method, volume=p.volume if p else 0.8,
+                   hold=hold or p is not None)
+    if p is not None:  # otherwise the sliders start at the middle of the range
         engine.set_z(p.z)
         engine.set_note(p.note_index)
     audio, reason = None, None

@@ -15,8 +15,10 @@ import numpy as np
 
 from manne.errors import ParameterError
 
-__all__ = ["Controls", "ControlSide", "NOTE_MIN", "NOTE_MAX", "BEND_SEMITONES"]
+__all__ = ["Controls", "ControlSide", "METHODS", "BLOCK_MIN", "BLOCK_MAX", "NOTE_MIN", "NOTE_MAX", "BEND_SEMITONES"]
 
+METHODS = ("harmonic", "noise", "coherent")  # harmonic: wavetables; noise, coherent: inverse STFT (manne.synth.spectral)
+BLOCK_MIN, BLOCK_MAX = 32, 1024  # samples per synthesis block
 NOTE_MIN, NOTE_MAX = 21, 108  # A0 .. C8, a piano's range
 BEND_SEMITONES = 2.0
 
@@ -98,8 +100,6 @@ class ControlSide:
         return self._fade == 0.0 and self._fade_target == 0.0
 
     def _check_method(self, method: str) -> str:
-        from manne.synth.instrument import METHODS
-
         if method not in METHODS:
             raise ParameterError(f"method={method!r} must be one of {', '.join(METHODS)}")
         return method

@@ -40,7 +40,8 @@ import numpy as np
 
 from manne.errors import ParameterError
 from manne.model.decoder import Decoder
-from manne.synth.controls import BEND_SEMITONES, NOTE_MAX, NOTE_MIN, Controls, ControlSide
+from manne.synth.controls import (BEND_SEMITONES, BLOCK_MAX, BLOCK_MIN, METHODS, NOTE_MAX, NOTE_MIN, Controls,
+                                  ControlSide)
 from manne.synth.envelope import ADSR, FAST_RELEASE_S
 from manne.synth.limiter import soft_limit
 from manne.synth.pitch import N_HARMONICS, Partials, midi_hz
@@ -51,7 +52,6 @@ from manne.synth.wavetable import Wavetables, read
 
 __all__ = ["Synth", "METHODS", "BLOCK", "NOTE_MIN", "NOTE_MAX", "BEND_SEMITONES", "nearest_present"]
 
-METHODS = ("harmonic", "noise", "coherent")  # harmonic: wavetables; noise, coherent: inverse STFT (manne.synth.spectral)
 BLOCK = 128  # samples per block: the granularity of events and of the crossfade to a new spectrum
 DECODE_FMAX = 11025.0  # Hz: harmonics are read up to here (half the bins, half the decode time)
 MAX_DECODES = 2  # classes re-decoded per block while the sliders move (a new note's class is decoded at once)
@@ -100,8 +100,8 @@ class Synth(ControlSide):
         a = ae.analysis
         if int(sr) != a.sr:
             raise ParameterError(f"sr={sr} differs from the model's analysis rate {a.sr} Hz")
-        if not (isinstance(block, (int, np.integer)) and 32 <= block <= 1024):
-            raise ParameterError(f"block={block} must be an integer from 32 to 1024 samples")
+        if not (isinstance(block, (int, np.integer)) and BLOCK_MIN <= block <= BLOCK_MAX):
+            raise ParameterError(f"block={block} must be an integer from {BLOCK_MIN} to {BLOCK_MAX} samples")
         if not (isinstance(polyphony, (int, np.integer)) and 1 <= polyphony <= 64):
             raise ParameterError(f"polyphony={polyphony} must be from 1 to 64 voices")
         self._check_method(method)

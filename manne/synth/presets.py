@@ -21,9 +21,10 @@ from typing import Any, Sequence
 from manne.io.files import atomic_path
 from manne.dsp import NOTE_NAMES, note_index
 from manne.errors import ManneError, ParameterError
+from manne.synth.controls import METHODS
 
 PRESET_VERSION = 1
-PHASE_MODES = ("noise", "coherent")
+PHASE_MODES = METHODS  # a preset's "phase" is the synthesis method (manne 0.1 saved noise or coherent)
 REQUIRED_KEYS = ("model", "z", "note", "volume", "phase")
 
 
