@@ -6,8 +6,10 @@ traceback, and no partial output file.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import zipfile
 
 import numpy as np
 import pytest
@@ -150,7 +152,7 @@ def test_bad_arguments(tiny_corpus, tmp_path, capsys):
     code, _, err = run(capsys, "corpus", tmp_path, "-o", tmp_path / "c.wav")
     assert_one_line_error(code, err, ".npz")
     code, _, err = run(capsys, "train", tiny_corpus, "-o", tmp_path / "m", "--latent", "0")
-    assert_one_line_error(code, err, "--latent 0")
+    assert_one_line_error(code, err, "latent=0 must be at least 1")
     code, _, err = run(capsys, "train", tmp_path / "missing.npz", "-o", tmp_path / "m")
     assert_one_line_error(code, err, "no such corpus")
     assert not (tmp_path / "m").exists()
@@ -175,3 +177,115 @@ def test_os_errors_are_one_line(tone_dir, tmp_path, capsys):
     blocker.write_text("x")
     code, _, err = run(capsys, "corpus", tone_dir, "-o", blocker / "c.npz", "-q")
     assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+# ---- damaged model directories: every file a command reads is named in one line ------------------
+
+def damaged_copy(tiny_model, tmp_path, name, content):
+    """A copy of the tiny model (with its checkpoint) whose file ``name`` holds ``content``."""
+    d = tmp_path / "damaged"
+    shutil.copytree(tiny_model, d)
+    (d / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    return d
+
+
+def config_with(tiny_model, **changes) -> str:
+    cfg = json.loads((tiny_model / "config.json").read_text())
+    for path, value in changes.items():
+        section, _, key = path.partition("__")
+        if key:
+            cfg[section][key] = value
+        elif value is None:
+            del cfg[section]
+        else:
+            cfg[section] = value
+    return json.dumps(cfg)
+
+
+CHECKPOINT_DAMAGE = {
+    "state-not-json": ("checkpoint/state.json", "{\"epoch\": 3", "checkpoint/state.json: the training state is not valid JSON"),
+    "state-binary": ("checkpoint/state.json", b"\xff\xfe\x00\x01", "checkpoint/state.json: the training state is not UTF-8"),
+    "state-list": ("checkpoint/state.json", "[1, 2]", "checkpoint/state.json: the training state is not a JSON object"),
+    "state-epoch": ("checkpoint/state.json", '{"epoch": "ten", "seconds": 1.0}', "epoch='ten' is not an epoch count"),
+    "best-values": ("checkpoint/best.json", '{"best_val": "low", "best_epoch": 3}', "checkpoint/best.json: best_val='low'"),
+    "best-not-json": ("checkpoint/best.json", "", "checkpoint/best.json: the best score is not valid JSON"),
+    "history-cells": ("checkpoint/history.csv", "epoch,loss,mse,val_mse,lr,seconds,frames\n1,x,1,1,1,1,1\n",
+                      "checkpoint/history.csv: row 1 holds a cell that is not a number"),
+    "history-header": ("checkpoint/history.csv", "a,b\n1,2\n", "checkpoint/history.csv: the training history's header"),
+    "history-short": ("checkpoint/history.csv", "epoch,loss,mse,val_mse,lr,seconds,frames\n",
+                      "checkpoint/history.csv: 0 epochs of history; state.json says 30"),
+    "ckpt-config": ("checkpoint/config.json", "null", "checkpoint/config.json: the model configuration is not a JSON object"),
+    "last-keras": ("checkpoint/last.keras", b"PK\x03\x04 not a zip", "checkpoint/last.keras: damaged, Keras cannot load it"),
+}
+
+
+@pytest.mark.parametrize("case", list(CHECKPOINT_DAMAGE), ids=list(CHECKPOINT_DAMAGE))
+def test_damaged_checkpoint_stops_resume(case, tiny_model, tiny_corpus, tmp_path, capsys):
+    name, content, words = CHECKPOINT_DAMAGE[case]
+    d = damaged_copy(tiny_model, tmp_path, name, content)
+    code, _, err = run(capsys, "train", tiny_corpus, "-o", d, "--resume", "--epochs", "40", "-q")
+    assert code == 2
+    assert_one_line_error(code, err, "manne train: error:", words)
+    assert json.loads((d / "metrics.json").read_text())["epochs"] == 30  # the finished model is untouched
+
+
+MODEL_DAMAGE = {
+    "config-binary": ("config.json", b"\x89PNG\r\n", "config.json: the model configuration is not UTF-8"),
+    "config-no-model": ("config.json", dict(model=None), "config.json: no 'model' section"),
+    "config-latent-type": ("config.json", dict(model__latent="two"), "config.json: invalid model configuration (latent='two' must be an integer)"),
+    "config-latent-value": ("config.json", dict(model__latent=0), "latent=0 must be at least 1"),
+    "config-analysis-type": ("config.json", dict(analysis__n_fft="4096"), "n_fft='4096' must be an integer"),
+    "config-latent-range": ("config.json", dict(latent_range=[[0, 1]]), "latent_range must be two lists of 2 finite numbers"),
+    "weights-garbage": ("weights.npz", b"not an npz file", "weights.npz: not a .npz archive"),
+    "weights-truncated": ("weights.npz", None, "weights.npz: not a .npz archive"),
+    "weights-bad-array": ("weights.npz", "zip", "weights.npz: cannot be read"),
+}
+
+
+@pytest.mark.parametrize("case", list(MODEL_DAMAGE), ids=list(MODEL_DAMAGE))
+def test_damaged_model_files(case, tiny_model, tiny_corpus, tmp_path, capsys):
+    name, content, words = MODEL_DAMAGE[case]
+    if isinstance(content, dict):
+        content = config_with(tiny_model, **content)
+    elif content is None:  # the first half of the real file
+        data = (tiny_model / name).read_bytes()
+        content = data[: len(data) // 2]
+    elif content == "zip":  # a zip archive whose array is not an array
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("encoder/0/W.npy", b"\x93NUMPY garbage")
+        content = buf.getvalue()
+    d = damaged_copy(tiny_model, tmp_path, name, content)
+    code, _, err = run(capsys, "evaluate", d, tiny_corpus)
+    assert code == 2
+    assert_one_line_error(code, err, "manne evaluate: error:", words)
+
+
+def test_weights_of_another_shape(tiny_model, tiny_corpus, tmp_path, capsys):
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model, d)
+    with np.load(d / "weights.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["decoder/1/W"] = arrays["decoder/1/W"][:-1]
+    np.savez(d / "weights.npz", **arrays)
+    code, _, err = run(capsys, "evaluate", d, tiny_corpus)
+    assert code == 2
+    assert_one_line_error(code, err, "weights.npz: decoder layer 1 has W", "does not match config.json")
+
+
+REFERENCE_DAMAGE = {
+    "metrics-not-json": ("metrics.json", "{oops", "metrics.json: the metrics file is not valid JSON"),
+    "metrics-value": ("metrics.json", '{"test_mse": "small", "val_mse": 1e-3}', "metrics.json: test_mse='small' is not a number"),
+    "history-binary": ("history.csv", b"\xff\xfe\x00garbage", "history.csv: the training history is not CSV text"),
+    "history-ragged": ("history.csv", "epoch,loss,mse,val_mse,lr,seconds,frames\n1,2\n", "history.csv: row 1 has 2 cells"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFERENCE_DAMAGE), ids=list(REFERENCE_DAMAGE))
+def test_damaged_benchmark_reference(case, tiny_model, tiny_corpus, tmp_path, capsys):
+    name, content, words = REFERENCE_DAMAGE[case]
+    d = damaged_copy(tiny_model, tmp_path, name, content)
+    code, _, err = run(capsys, "bench", "train", tiny_corpus, "--reference", d, "--workdir", tmp_path / "runs")
+    assert code == 2
+    assert_one_line_error(code, err, "manne bench: error:", words)
+    assert not (tmp_path / "runs").exists()

@@ -106,12 +106,25 @@ def test_early_stopping_and_target(tiny_corpus, tmp_path):
 
 
 def test_bad_training_parameters():
-    with pytest.raises(ParameterError, match="--latent 0"):
+    with pytest.raises(ParameterError, match="latent=0 must be at least 1"):
         ModelConfig(latent=0)
-    with pytest.raises(ParameterError, match="--bottleneck 'tanh'"):
+    with pytest.raises(ParameterError, match="bottleneck='tanh' must be one of sigmoid, lrelu"):
         ModelConfig(bottleneck="tanh")
-    with pytest.raises(ParameterError, match="--epochs 0"):
+    with pytest.raises(ParameterError, match="epochs=0 must be at least 1"):
         TrainConfig(epochs=0)
+    with pytest.raises(ParameterError, match="schedule='cosine' must be one of constant, plateau"):
+        TrainConfig(schedule="cosine")
+    with pytest.raises(ParameterError, match="max_minutes=-1 must be >= 0"):
+        TrainConfig(max_minutes=-1)
+
+
+def test_command_line_choices_are_the_config_enums():
+    from manne.cli import build_parser
+    from manne.model.config import AUGMENTS, BOTTLENECKS, SCHEDULES
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["train"]
+    choices = {a.dest: a.choices for a in sub._actions}
+    assert choices["bottleneck"] is BOTTLENECKS and choices["augment"] is AUGMENTS and choices["schedule"] is SCHEDULES
 
 
 def test_ctrl_c_keeps_the_best_model_and_resume_continues(tiny_corpus, tmp_path):
@@ -136,3 +149,112 @@ def test_ctrl_c_keeps_the_best_model_and_resume_continues(tiny_corpus, tmp_path)
     res = subprocess.run(cmd[:-5] + ["--epochs", str(done + 2), "--resume", "-q"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert json.loads((out / "metrics.json").read_text())["epochs"] == done + 2
+
+
+# ---- the schedule and the stops ------------------------------------------------------------------
+
+def expected_rates(val_mse, cfg: TrainConfig) -> list[float]:
+    """The plateau schedule done by hand: the rate each epoch ran at, given the validation MSEs."""
+    rates, lr, best, wait = [], cfg.lr, np.inf, 0
+    for v in val_mse:
+        rates.append(lr)
+        if v < best:
+            best, wait = v, 0
+        else:
+            wait += 1
+            if wait >= cfg.plateau_patience:
+                lr, wait = max(cfg.min_lr, lr / 2), 0
+    return rates
+
+
+def test_plateau_halves_the_rate_and_patience_stops(tiny_corpus, tmp_path):
+    from manne.model.modeldir import read_history
+
+    corpus = load_corpus(tiny_corpus)
+    cfg = TrainConfig(epochs=60, batch=64, patience=6, seed=1)  # halve after 3 epochs without progress, stop after 6
+    m = train(corpus, str(tiny_corpus), tmp_path / "m", model_cfg=ModelConfig(latent=2, **TINY), train_cfg=cfg, progress=False)
+    rows = read_history(tmp_path / "m" / "history.csv")
+    val, lr = [r["val_mse"] for r in rows], [r["lr"] for r in rows]
+    assert lr[-1] < lr[0], "the validation MSE never stalled: no plateau to test"
+    np.testing.assert_allclose(lr, expected_rates(val, cfg), rtol=1e-6)
+    assert m["stopped"] == "patience" and m["epochs"] < cfg.epochs
+    assert m["best_epoch"] == int(np.argmin(val)) + 1
+    assert m["epochs"] - m["best_epoch"] == cfg.patience
+    assert min(val[m["best_epoch"]:]) >= val[m["best_epoch"] - 1]
+
+
+def test_constant_schedule_and_no_patience(tiny_corpus, tmp_path):
+    from manne.model.modeldir import read_history
+
+    corpus = load_corpus(tiny_corpus)
+    cfg = TrainConfig(epochs=12, batch=64, schedule="constant", patience=0, lr=1e-3)
+    m = train(corpus, str(tiny_corpus), tmp_path / "m", model_cfg=ModelConfig(latent=2, **TINY), train_cfg=cfg, progress=False)
+    rows = read_history(tmp_path / "m" / "history.csv")
+    assert m["stopped"] == "epochs" and len(rows) == 12
+    np.testing.assert_allclose([r["lr"] for r in rows], 1e-3, rtol=1e-6)
+
+
+def test_resumed_callbacks_start_where_the_run_stood():
+    from manne.model import callbacks as cb
+
+    plateau, stop = cb.callbacks(TrainConfig(patience=6), monitor="val_mse", epoch=11, best_val=0.25, best_epoch=7)
+    assert isinstance(plateau, cb.keras.callbacks.ReduceLROnPlateau) and isinstance(stop, cb.keras.callbacks.EarlyStopping)
+    plateau.on_train_begin()
+    stop.on_train_begin()
+    # 4 epochs since the best: the rate was halved after 3 of them, and 1 more has passed since
+    assert (plateau.best, plateau.wait, plateau.patience, plateau.factor) == (0.25, 1, 3, 0.5)
+    assert (stop.best, stop.wait, stop.patience) == (0.25, 4, 6)
+    assert cb.callbacks(TrainConfig(schedule="constant", patience=0), monitor="mse", epoch=0, best_val=None, best_epoch=None) == []
+
+
+def test_max_minutes_stops_with_a_complete_model(tiny_corpus, tmp_path, capsys):
+    from manne.cli import main
+    from manne.model.modeldir import is_complete
+
+    out = tmp_path / "m"
+    code = main(["train", str(tiny_corpus), "-o", str(out), "--latent", "2", "--max-width", "64", "--epochs", "500",
+                 "--batch", "64", "--max-minutes", "0.0001", "-q"])
+    stdout = capsys.readouterr().out
+    assert code == 0 and "reached --max-minutes" in stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["stopped"] == "max_minutes" and metrics["epochs"] == 1 and not metrics["interrupted"]
+    assert is_complete(out)
+    ae = Autoencoder.load(out)
+    assert np.isfinite(ae.decode(ae.latent_range.mean(axis=0), 0)).all()
+
+
+def test_float16_weights_decode_like_float32(tiny_corpus, tmp_path, capsys):
+    from manne.cli import main
+
+    corpus = load_corpus(tiny_corpus)
+    train(corpus, str(tiny_corpus), tmp_path / "f32", model_cfg=ModelConfig(latent=2, **TINY),
+          train_cfg=TrainConfig(epochs=3, batch=64), progress=False)
+    code = main(["train", str(tiny_corpus), "-o", str(tmp_path / "f16"), "--latent", "2", "--max-width", "64",
+                 "--epochs", "3", "--batch", "64", "--float16", "-q"])
+    assert code == 0, capsys.readouterr().err
+    with np.load(tmp_path / "f16" / "weights.npz") as z16, np.load(tmp_path / "f32" / "weights.npz") as z32:
+        assert {z16[k].dtype for k in z16.files} == {np.dtype(np.float16)}
+        assert {z32[k].dtype for k in z32.files} == {np.dtype(np.float32)}
+        for k in z32.files:  # the same training, rounded to float16
+            np.testing.assert_allclose(z16[k].astype(np.float32), z32[k], rtol=2 ** -10, atol=2 ** -24)
+    ae16, ae32 = Autoencoder.load(tmp_path / "f16"), Autoencoder.load(tmp_path / "f32")
+    assert ae16.decoder[0].W.dtype == np.float32  # loaded as float32 for the matmul chain
+    z = np.random.default_rng(0).uniform(0, 1, (64, 2))
+    note = np.arange(64) % 12
+    S16, S32 = ae16.decode(z, note), ae32.decode(z, note)
+    assert np.abs(S16 - S32).max() <= 1e-2 * np.abs(S32).max()  # float16 rounding, 12 layers deep
+    m16 = json.loads((tmp_path / "f16" / "metrics.json").read_text())
+    assert m16["test_mse"] == pytest.approx(ae16.mse(*(getattr(corpus, a)[corpus.indices("test")] for a in ("S", "note", "clip"))))
+
+
+def test_bundled_default_model_loads_and_decodes():
+    from manne.commands.synth import default_model_dir
+
+    d = default_model_dir()
+    with np.load(d / "weights.npz") as z:
+        assert {z[k].dtype for k in z.files} == {np.dtype(np.float16)}
+    ae = Autoencoder.load(d)
+    assert ae.latent == 8 and ae.latent_range.shape == (2, 8)
+    for note in (0, 7, 11):
+        S = ae.decode(ae.latent_range.mean(axis=0), note)
+        assert S.shape == (1, ae.analysis.n_bins) and np.isfinite(S).all() and (S >= 0).all() and S.max() > 0

@@ -21,13 +21,14 @@ is its own. Figures go to stdout and, with ``-o``, to a JSON file.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from manne.errors import ModelError, ParameterError
+from manne.io.files import write_json
 
 # name -> manne train options; "paper" is the reference schedule
 CANDIDATES = {
@@ -62,16 +63,23 @@ def _train(corpus: str, out: Path, opts: list[str], *, latent: int) -> dict:
     wall = time.perf_counter() - t0
     err = proc.stderr.read() if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"manne bench train: `{' '.join(cmd)}` failed:\n{err}")
+        last = err.strip().splitlines()[-1] if err.strip() else f"exit status {os.waitstatus_to_exitcode(status)}"
+        raise ModelError(f"`{' '.join(cmd)}` failed: {last}")
     res = _read_run(out)
     res.update({"wall_seconds": round(wall, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "options": " ".join(opts)})
     return res
 
 
 def _read_run(out: Path) -> dict:
-    metrics = json.loads((out / "metrics.json").read_text())
-    with open(out / "history.csv") as fh:
-        history = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+    """A finished run's metrics and history; ModelError naming the file if one is missing or damaged."""
+    from manne.model.modeldir import read_history, read_metrics
+
+    metrics = read_metrics(out)
+    if metrics.get("test_mse") is None:
+        raise ModelError(f"{out / 'metrics.json'}: no test MSE (the corpus has no test frames)")
+    history = read_history(out / "history.csv")
+    if not history:
+        raise ModelError(f"{out / 'history.csv'}: no epochs")
     return {"metrics": metrics, "history": history, "dir": str(out)}
 
 
@@ -86,25 +94,28 @@ def time_to(history: list[dict], target: float) -> tuple[float | None, int | Non
 
 
 def run(args) -> int:
+    import math
+
     from manne.corpus import load_corpus
 
+    unknown = [c for c in args.candidates if c not in CANDIDATES]
+    if unknown:
+        raise ParameterError(f"unknown candidate {unknown[0]!r}; choose from {', '.join(CANDIDATES)}")
+    ref = None
+    if args.reference:  # a damaged reference stops the benchmark before anything is loaded
+        ref = _read_run(Path(args.reference))
+        ref.update({"wall_seconds": None, "peak_rss_mb": None, "options": "(reused)"})
     corpus = load_corpus(args.corpus)
     n_train = len(corpus.indices("train"))
     print(f"corpus {args.corpus}: {corpus.n_frames} frames ({n_train} train), {len(corpus.sources)} files")
     del corpus
-    unknown = [c for c in args.candidates if c not in CANDIDATES]
-    if unknown:
-        from manne.errors import ParameterError
-
-        raise ParameterError(f"unknown candidate {unknown[0]!r}; choose from {', '.join(CANDIDATES)}")
     work = Path(args.workdir)
-    if args.reference:
-        ref = _read_run(Path(args.reference))
-        ref.update({"wall_seconds": None, "peak_rss_mb": None, "options": "(reused)"})
-    else:
+    if ref is None:
         print(f"reference: the paper's schedule for {args.reference_epochs} epochs (this is the slow part)")
         ref = _train(args.corpus, work / "paper", CANDIDATES["paper"] + ["--epochs", str(args.reference_epochs)], latent=args.latent)
-    target = min(h["val_mse"] for h in ref["history"])
+    target = min((h["val_mse"] for h in ref["history"] if not math.isnan(h["val_mse"])), default=None)
+    if target is None:
+        raise ModelError(f"{ref['dir']}/history.csv has no validation MSE (its corpus has no validation frames)")
     ref_t, ref_epoch = time_to(ref["history"], target)
     results = {"paper": {**ref, "to_target_seconds": ref_t, "to_target_epoch": ref_epoch}}
     print(f"target: validation MSE {target:.4e} (paper schedule, epoch {ref_epoch}, {ref_t / 60:.1f} min of training)")
@@ -121,7 +132,7 @@ def run(args) -> int:
     print(_table(results, ref["metrics"]["test_mse"]))
     if args.output:
         slim = {k: {kk: vv for kk, vv in v.items() if kk != "history"} for k, v in results.items()}
-        Path(args.output).write_text(json.dumps({"target_val_mse": target, "runs": slim}, indent=2))
+        write_json(args.output, {"target_val_mse": target, "runs": slim})
     return 0
 
 

@@ -19,7 +19,7 @@ def run(args) -> int:
     from manne.corpus import load_corpus
     from manne.errors import CorpusError
     from manne.model.forward import Autoencoder
-    from manne.model.train import evaluate
+    from manne.model.evaluate import evaluate
 
     ae = Autoencoder.load(args.model)
     path = args.corpus or ae.info.get("corpus", {}).get("path")

@@ -26,7 +26,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     from manne.dsp import note_index
     from manne.errors import OutputExistsError
-    from manne.model.forward import read_config
+    from manne.model.modeldir import read_config
     from manne.inspect.mesh import check_grid
 
     out = Path(args.output)

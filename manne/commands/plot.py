@@ -23,7 +23,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from manne.errors import OutputExistsError, ParameterError
-    from manne.model.forward import read_config
+    from manne.model.modeldir import read_config
 
     out = Path(args.output)
     if args.frames < 1:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from manne.model.config import TrainConfig
+from manne.model.config import AUGMENTS, BOTTLENECKS, SCHEDULES, ModelConfig, TrainConfig
 
-_T = TrainConfig()
+_M, _T = ModelConfig(), TrainConfig()
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -17,22 +17,24 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("corpus", help="corpus file (.npz) from `manne corpus`")
     p.add_argument("-o", "--output", required=True, help="model directory to write")
     m = p.add_argument_group("model")
-    m.add_argument("--latent", type=int, default=8, help="bottleneck neurons (default 8)")
-    m.add_argument("--bottleneck", default="sigmoid", choices=("sigmoid", "lrelu"), help="bottleneck activation")
-    m.add_argument("--augment", default="chroma", choices=("chroma", "diff", "none"), help="input augmentation")
-    m.add_argument("--skip", action=argparse.BooleanOptionalAction, default=True, help="condition the decoder on the note (default on)")
+    m.add_argument("--latent", type=int, default=_M.latent, help=f"bottleneck neurons (default {_M.latent})")
+    m.add_argument("--bottleneck", default=_M.bottleneck, choices=BOTTLENECKS, help=f"bottleneck activation (default {_M.bottleneck})")
+    m.add_argument("--augment", default=_M.augment, choices=AUGMENTS, help=f"input augmentation (default {_M.augment})")
+    m.add_argument("--skip", action=argparse.BooleanOptionalAction, default=_M.skip, help="condition the decoder on the note (default on)")
     m.add_argument("--vae", action="store_true", help="train a beta-VAE")
-    m.add_argument("--beta", type=float, default=1.0, help="KL weight of the beta-VAE (default 1)")
-    m.add_argument("--max-width", type=int, default=1024, help="widest hidden layer (default 1024; smaller for quick tests)")
+    m.add_argument("--beta", type=float, default=_M.beta, help=f"KL weight of the beta-VAE (default {_M.beta:g})")
+    m.add_argument("--max-width", type=int, default=_M.max_width, help=f"widest hidden layer (default {_M.max_width}; smaller for quick tests)")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=_T.epochs, help=f"maximum epochs (default {_T.epochs})")
     t.add_argument("--batch", type=int, default=_T.batch, help=f"batch size (default {_T.batch})")
     t.add_argument("--lr", type=float, default=_T.lr, help=f"Adam learning rate (default {_T.lr})")
-    t.add_argument("--schedule", default=_T.schedule, choices=("constant", "plateau"), help=f"learning-rate schedule (default {_T.schedule})")
+    t.add_argument("--schedule", default=_T.schedule, choices=SCHEDULES,
+                   help=f"learning-rate schedule (default {_T.schedule}: halve after patience/2 epochs without improvement)")
     t.add_argument("--patience", type=int, default=_T.patience, help=f"stop after this many epochs without improvement, 0 never (default {_T.patience})")
-    t.add_argument("--target-mse", type=float, default=0.0, help="stop once validation MSE reaches this value")
-    t.add_argument("--max-minutes", type=float, default=0.0, help="stop after this many minutes of training (the best model is kept)")
-    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--min-lr", type=float, default=_T.min_lr, help=f"floor of the plateau schedule (default {_T.min_lr:g})")
+    t.add_argument("--target-mse", type=float, default=_T.target_mse, help="stop once validation MSE reaches this value")
+    t.add_argument("--max-minutes", type=float, default=_T.max_minutes, help="stop after this many minutes of training (the best model is kept)")
+    t.add_argument("--seed", type=int, default=_T.seed, help=f"random seed (default {_T.seed})")
     t.add_argument("--resume", action="store_true", help="continue a stopped run in the output directory")
     t.add_argument("--force", action="store_true", help="overwrite an existing model directory")
     t.add_argument("--float16", action="store_true", help="store the NumPy weights as float16 (half the size)")
@@ -43,16 +45,16 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     import numpy as np
 
-    from manne.model.config import ModelConfig
     from manne.corpus import load_corpus
-    from manne.model.train import check_output, train
+    from manne.model.modeldir import check_output
+    from manne.model.train import train
 
     out = Path(args.output)
     check_output(out, resume=args.resume, force=args.force)
     model_cfg = ModelConfig(latent=args.latent, bottleneck=args.bottleneck, augment=args.augment, skip=args.skip,
                             vae=args.vae, beta=args.beta, max_width=args.max_width)
     train_cfg = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
-                            schedule=args.schedule, patience=args.patience,
+                            schedule=args.schedule, patience=args.patience, min_lr=args.min_lr,
                             target_mse=args.target_mse, max_minutes=args.max_minutes)
     corpus = load_corpus(args.corpus)
     if not args.quiet:
@@ -67,7 +69,8 @@ def _report(out: Path, m: dict) -> str:
     def f(v):
         return "-" if v is None else f"{v:.3e}"
 
-    state = "interrupted; best model so far" if m["interrupted"] else "done"
+    state = {"interrupted": "interrupted; best model so far", "patience": "stopped early (no improvement)",
+             "target_mse": "reached --target-mse", "max_minutes": "reached --max-minutes"}.get(m.get("stopped"), "done")
     return (f"{state}: wrote {out}  (epochs {m['epochs']}, best {m['best_epoch']}, "
             f"{m['training_seconds']:.0f} s, {m['frames_per_second'] or 0:.0f} frames/s)\n"
             f"validation MSE {f(m['val_mse'])}   test MSE {f(m['test_mse'])}")

@@ -231,7 +231,8 @@ def run_experiments(
     from manne.inspect.mesh import check_grid, mesh_accuracy, write_csv
     from manne.inspect.examples import Examples
     from manne.inspect.plots import plot_mesh, save_figure, write_model_plots
-    from manne.model.train import is_complete, train
+    from manne.model.modeldir import is_complete
+    from manne.model.train import train
 
     configs = list(CONFIGS.values()) if configs is None else list(configs)
     if not configs:

@@ -32,16 +32,20 @@ class ModelConfig:
     alpha: float = 0.1  # LeakyReLU negative slope
 
     def __post_init__(self) -> None:
+        if self.n_bins < 1:
+            raise ParameterError(f"n_bins={self.n_bins} must be at least 1")
         if self.latent < 1:
-            raise ParameterError(f"--latent {self.latent} must be at least 1")
+            raise ParameterError(f"latent={self.latent} must be at least 1")
         if self.bottleneck not in BOTTLENECKS:
-            raise ParameterError(f"--bottleneck {self.bottleneck!r} must be one of {', '.join(BOTTLENECKS)}")
+            raise ParameterError(f"bottleneck={self.bottleneck!r} must be one of {', '.join(BOTTLENECKS)}")
         if self.augment not in AUGMENTS:
-            raise ParameterError(f"--augment {self.augment!r} must be one of {', '.join(AUGMENTS)}")
+            raise ParameterError(f"augment={self.augment!r} must be one of {', '.join(AUGMENTS)}")
         if self.max_width <= self.latent:
-            raise ParameterError(f"max_width={self.max_width} must be larger than --latent {self.latent}")
+            raise ParameterError(f"max_width={self.max_width} must be larger than latent={self.latent}")
         if self.beta < 0:
-            raise ParameterError(f"--beta {self.beta} must be >= 0")
+            raise ParameterError(f"beta={self.beta} must be >= 0")
+        if self.l2 < 0:
+            raise ParameterError(f"l2={self.l2} must be >= 0")
 
     @property
     def hidden(self) -> list[int]:
@@ -64,9 +68,9 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation settings. ``schedule="plateau"`` halves the learning rate when validation
-    loss stalls for ``patience // 2`` epochs; training stops after ``patience`` epochs without
-    improvement (0 disables early stopping). Training also stops at ``target_mse`` on validation or
+    """Optimisation settings. ``schedule="plateau"`` halves the learning rate (down to ``min_lr``)
+    when validation MSE stalls for :attr:`plateau_patience` epochs; training stops after
+    ``patience`` epochs without improvement (0 disables early stopping). Training also stops at ``target_mse`` on validation or
     after ``max_minutes`` of training, whichever comes first."""
 
     # The paper trained 300 epochs at Adam 5e-4, batch 200, constant. `manne bench train` found that a
@@ -84,18 +88,28 @@ class TrainConfig:
     max_minutes: float = 0.0  # stop after this much training time (0: no limit)
 
     def __post_init__(self) -> None:
-        if self.target_mse < 0 or self.max_minutes < 0:
-            raise ParameterError(f"--target-mse {self.target_mse} and --max-minutes {self.max_minutes} must be >= 0")
         if self.epochs < 1:
-            raise ParameterError(f"--epochs {self.epochs} must be at least 1")
+            raise ParameterError(f"epochs={self.epochs} must be at least 1")
         if self.batch < 1:
-            raise ParameterError(f"--batch {self.batch} must be at least 1")
+            raise ParameterError(f"batch={self.batch} must be at least 1")
         if not self.lr > 0:
-            raise ParameterError(f"--lr {self.lr} must be positive")
+            raise ParameterError(f"lr={self.lr} must be positive")
         if self.schedule not in SCHEDULES:
-            raise ParameterError(f"--schedule {self.schedule!r} must be one of {', '.join(SCHEDULES)}")
+            raise ParameterError(f"schedule={self.schedule!r} must be one of {', '.join(SCHEDULES)}")
         if self.patience < 0:
-            raise ParameterError(f"--patience {self.patience} must be >= 0")
+            raise ParameterError(f"patience={self.patience} must be >= 0")
+        if self.min_lr < 0:
+            raise ParameterError(f"min_lr={self.min_lr} must be >= 0")
+        if self.target_mse < 0:
+            raise ParameterError(f"target_mse={self.target_mse} must be >= 0")
+        if self.max_minutes < 0:
+            raise ParameterError(f"max_minutes={self.max_minutes} must be >= 0")
+
+    @property
+    def plateau_patience(self) -> int:
+        """Epochs without improvement before the ``plateau`` schedule halves the rate: ``patience // 2``
+        (5 when that is 0)."""
+        return self.patience // 2 or 5
 
 
 def to_dict(cfg) -> dict:
@@ -103,9 +117,28 @@ def to_dict(cfg) -> dict:
 
 
 def from_dict(cls, d: dict):
-    """Build ``cls`` from a dict, ignoring unknown keys (newer files) and using defaults for missing ones."""
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in d.items() if k in names})
+    """Build ``cls`` from a dict (a JSON section), ignoring unknown keys (newer files) and using
+    defaults for missing ones.
+
+    Raises
+    ------
+    ParameterError
+        If a value is not of its field's type (an int where an int is due, a number for a float, ...)
+        or out of its range.
+    """
+    known = {f.name: f for f in fields(cls)}
+    kwargs = {k: v for k, v in d.items() if k in known}
+    for k, v in kwargs.items():
+        due = type(known[k].default)
+        ok = isinstance(v, due) and not (due is int and isinstance(v, bool))
+        if due is float:
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if not ok:
+            raise ParameterError(f"{k}={v!r} must be {_TYPE_NAMES.get(due, due.__name__)}")
+    return cls(**kwargs)
 
 
-__all__ = ["ModelConfig", "TrainConfig", "to_dict", "from_dict", "replace"]
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+__all__ = ["BOTTLENECKS", "AUGMENTS", "SCHEDULES", "ModelConfig", "TrainConfig", "to_dict", "from_dict", "replace"]

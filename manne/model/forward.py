@@ -1,56 +1,23 @@
 """The trained autoencoder as a NumPy forward pass: loads a model directory without TensorFlow.
 
-A model directory holds ``config.json`` and ``weights.npz`` (plus, from training, ``model.keras``,
-``history.csv`` and ``metrics.json``). ``weights.npz`` stores each Dense layer as
-``encoder/<i>/W``, ``encoder/<i>/b``, ``decoder/<i>/W``, ``decoder/<i>/b``; for a VAE the encoder's
-last layer is the mean of ``q(z|x)``.
+The directory's files and their checks are :mod:`manne.model.modeldir`'s; this module runs the
+layers (the decoder through :class:`manne.model.decoder.Decoder`).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import numpy as np
 
-from manne.model.config import ModelConfig, from_dict
+from manne.model.config import ModelConfig
 from manne.corpus.analysis import Analysis
 from manne.dsp import first_order_difference, one_hot
-from manne.errors import CorpusError, ModelError, ParameterError
+from manne.errors import CorpusError, ParameterError
 from manne.model.decoder import Decoder, Dense, activate
+from manne.model.modeldir import Layers, parse_config, read_config, read_weights
 
-FORMAT_VERSION = 1
-REQUIRED_FILES = ("config.json", "weights.npz")
-
-
-def read_config(model_dir: str | os.PathLike) -> dict:
-    """Read and check a model directory's ``config.json``.
-
-    Raises
-    ------
-    ModelError
-        If the directory or a required file is missing, or the format version differs.
-    """
-    d = Path(model_dir)
-    if not d.is_dir():
-        raise ModelError(f"{d}: no such model directory")
-    missing = [f for f in REQUIRED_FILES if not (d / f).is_file()]
-    if missing:
-        raise ModelError(f"{d}: incomplete model directory (missing {', '.join(missing)}); train it again with `manne train`")
-    try:
-        cfg = json.loads((d / "config.json").read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{d}/config.json is not valid JSON ({exc})") from exc
-    version = cfg.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ModelError(
-            f"{d}: model format version {version}, this manne reads version {FORMAT_VERSION}; retrain it with `manne train`"
-        )
-    for key in ("analysis", "model"):
-        if key not in cfg:
-            raise ModelError(f"{d}/config.json has no {key!r} section")
-    return cfg
+__all__ = ["Autoencoder"]
 
 
 class Autoencoder:
@@ -86,27 +53,26 @@ class Autoencoder:
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike, dtype=np.float32) -> "Autoencoder":
-        """Load ``config.json`` and ``weights.npz`` from a model directory."""
-        d = Path(model_dir)
-        info = read_config(d)
-        config = from_dict(ModelConfig, info["model"])
-        analysis = Analysis.from_dict(info["analysis"])
-        try:
-            with np.load(d / "weights.npz", allow_pickle=False) as z:
-                arrays = {k: z[k].astype(dtype) for k in z.files}
-        except Exception as exc:
-            raise ModelError(f"{d}/weights.npz cannot be read ({exc})") from exc
-        n_enc, n_dec = len(config.hidden) + 1, len(config.hidden) + 1
-        try:
-            enc = [Dense(arrays[f"encoder/{i}/W"], arrays[f"encoder/{i}/b"], "lrelu") for i in range(n_enc)]
-            dec = [Dense(arrays[f"decoder/{i}/W"], arrays[f"decoder/{i}/b"], "lrelu") for i in range(n_dec)]
-        except KeyError as exc:
-            raise ModelError(f"{d}/weights.npz lacks {exc.args[0]}; it does not match config.json") from exc
+        """Load ``config.json`` and ``weights.npz`` from a model directory.
+
+        Raises
+        ------
+        ModelError
+            If the directory is missing, incomplete, of another format version, or a file is damaged
+            or does not match the other (see :mod:`manne.model.modeldir`).
+        """
+        info = read_config(model_dir)
+        config, analysis = parse_config(info, os.path.join(model_dir, "config.json"))
+        encoder, decoder = read_weights(model_dir, config, dtype=dtype)
+        return cls.from_layers(config, analysis, encoder, decoder, info)
+
+    @classmethod
+    def from_layers(cls, config: ModelConfig, analysis: Analysis, encoder: Layers, decoder: Layers, info: dict) -> "Autoencoder":
+        """The model of Dense layers' ``(W, b)`` pairs (as :func:`manne.model.modeldir.read_weights` returns them)."""
+        enc = [Dense(W, b, "lrelu") for W, b in encoder]
+        dec = [Dense(W, b, "lrelu") for W, b in decoder]
         enc[-1].act = config.latent_activation
         dec[-1].act = "relu"
-        n_in_dec = config.latent + (12 if config.skip else 0)
-        if dec[0].W.shape[0] != n_in_dec or dec[-1].W.shape[1] != analysis.n_bins:
-            raise ModelError(f"{d}/weights.npz: decoder shapes {dec[0].W.shape}..{dec[-1].W.shape} do not match config.json")
         return cls(config, analysis, enc, dec, info)
 
     def check_analysis(self, analysis: Analysis) -> None:
@@ -184,13 +150,3 @@ class Autoencoder:
             total += float(np.sum((R - np.asarray(S[sl], dtype=np.float32)) ** 2, dtype=np.float64))
         return total / max(1, S.shape[0] * S.shape[1])
 
-
-def save_weights(path: str | os.PathLike, encoder: list[tuple[np.ndarray, np.ndarray]], decoder: list[tuple[np.ndarray, np.ndarray]], *, dtype=np.float32) -> None:
-    """Write Dense layers' ``(W, b)`` pairs to ``weights.npz`` (caller handles atomic rename)."""
-    arrays = {}
-    for name, layers in (("encoder", encoder), ("decoder", decoder)):
-        for i, (W, b) in enumerate(layers):
-            arrays[f"{name}/{i}/W"] = np.asarray(W, dtype=dtype)
-            arrays[f"{name}/{i}/b"] = np.asarray(b, dtype=dtype)
-    with open(path, "wb") as fh:
-        np.savez(fh, **arrays)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
+from manne.io.files import mute_stderr
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
@@ -21,19 +23,11 @@ def _quiet_import():
         import keras
 
         return keras
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
+    with mute_stderr():
         import keras
         import tensorflow as tf
 
         tf.constant(1.0) + 1.0  # loads the kernels, which print once more
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
     return keras
 
 
