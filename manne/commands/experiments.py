@@ -64,4 +64,7 @@ def run(args) -> int:
                               seed=args.seed, max_width=args.max_width, points=args.points, points_3d=args.points_3d,
                               force=args.force, progress=not args.quiet, command=command_line(args))
     print(f"{len(results)} runs; wrote {args.output}/report.md")
+    if len(results) < len(corpora) * len(configs):  # Ctrl-C stopped a run (its best model is kept)
+        print("manne experiments: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
     return 0

@@ -216,7 +216,8 @@ def run_experiments(
 
     Returns
     -------
-    results : list of RunResult, corpus-major
+    results : list of RunResult, corpus-major; after a Ctrl-C (the interrupted run keeps its best
+        model and resumes next time) the runs finished so far, and ``interrupted`` is logged
 
     Raises
     ------
@@ -243,6 +244,7 @@ def run_experiments(
     check_grid(points_3d, 3)
     out = Path(out)
     results: list[RunResult] = []
+    interrupted = False
     n_runs, k = len(corpora) * len(configs), 0
     for cname, cpath in corpora.items():
         corpus = load_corpus(cpath)
@@ -274,8 +276,10 @@ def run_experiments(
                     f"widths {mcfg.hidden + [mcfg.latent]}")
                 m = train(corpus, str(cpath), mdir, model_cfg=mcfg, train_cfg=train_cfg, resume=resume,
                           force=True, progress=progress, log=log)
-                if m.get("interrupted"):
-                    raise KeyboardInterrupt
+                if m.get("interrupted"):  # Ctrl-C: the run kept its best model; stop the series here
+                    log(f"interrupted: {mdir} can be resumed; run the same command again to go on")
+                    interrupted = True
+                    break
             metrics = _read_object(metrics_file, what="metrics file")
             ae = Autoencoder.load(mdir)
             pdir = out / "plots" / cname / e.name
@@ -292,6 +296,8 @@ def run_experiments(
             acc = "" if mesh is None else f", mesh accuracy {100 * res.mesh_accuracy:.1f}%"
             log(f"    test MSE {_fmt(res.test_mse)}, {res.training_seconds:.1f} s training{acc}")
             results.append(res)
+        if interrupted:
+            break
     write_report(results, out, command=command,
                  settings={"epochs": epochs, "batch": batch, "seed": seed, "max_width": max_width,
                            "points (2 neurons)": points, "points (3 neurons)": points_3d},
