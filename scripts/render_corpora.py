@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import wave
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import soundfile as sf  # noqa: E402
 
 from manne.errors import ManneError  # noqa: E402
 from soundfont import CORPUS_KINDS, find_fluidsynth, find_soundfont, render_corpus  # noqa: E402
@@ -58,8 +59,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _duration(path: Path) -> float:
-    with wave.open(str(path), "rb") as w:
-        return w.getnframes() / w.getframerate()
+    try:
+        info = sf.info(str(path))
+    except RuntimeError as exc:  # soundfile.LibsndfileError
+        raise ManneError(f"{path}: not a readable WAV ({exc}); re-render it with --force") from exc
+    return info.frames / info.samplerate
 
 
 if __name__ == "__main__":

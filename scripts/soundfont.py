@@ -13,7 +13,8 @@ binary to a 16-bit mono WAV. :func:`render_corpus` renders the three stock corpo
     GM violin: single notes G3-E6 at three dynamics in ``train/``; phrases and scales in
     ``val/`` and ``test/``.
 
-This module imports NumPy, mido and the standard library only. Install FluidSynth with
+This module imports NumPy, mido, soundfile and the standard library only (WAV files are read and
+written with soundfile, atomically through :func:`manne.io.files.atomic_path`). Install FluidSynth with
 ``sudo apt-get install fluidsynth fluid-soundfont-gm`` (Debian/Ubuntu) or
 ``brew install fluid-synth`` (macOS, then point ``MANNE_SOUNDFONT`` at a ``.sf2`` file).
 """
@@ -27,15 +28,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import wave
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import mido
 import numpy as np
+import soundfile as sf
 
 from manne.errors import ManneError, ParameterError
+from manne.io.files import atomic_path
 
 Note = tuple[float, float, int, int]
 
@@ -341,28 +343,21 @@ def render_midi(
         if proc.returncode != 0 or errors or not raw.is_file():
             last = (errors or proc.stderr.strip().splitlines() or ["(no message)"])[-1]
             raise ManneError(f"fluidsynth failed rendering {path.name} (exit {proc.returncode}): {last}")
-        with wave.open(str(raw), "rb") as w:
-            channels, width = w.getnchannels(), w.getsampwidth()
-            data = w.readframes(w.getnframes())
-    if width != 2:
-        raise ManneError(f"fluidsynth wrote {8 * width}-bit audio; expected 16-bit")
-    y = np.frombuffer(data, dtype="<i2").reshape(-1, channels).astype(np.float32).mean(axis=1)
+        try:
+            subtype = sf.info(str(raw)).subtype
+            data, _ = sf.read(str(raw), dtype="int16", always_2d=True)  # (n, channels), the file's samples as written
+        except RuntimeError as exc:  # soundfile.LibsndfileError
+            raise ManneError(f"fluidsynth wrote an unreadable WAV for {path.name} ({exc})") from exc
+    if subtype != "PCM_16":
+        raise ManneError(f"fluidsynth wrote {subtype} audio; expected 16-bit PCM")
+    y = data.astype(np.float32).mean(axis=1)
     y = np.pad(y[:n], (0, max(0, n - len(y))))
     if not np.any(y):
         raise ManneError(f"fluidsynth rendered silence for program {program} ({GM_NAMES[program]}) with {font}")
-    pcm = np.clip(np.round(y), -32768, 32767).astype("<i2")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".wav.part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f, wave.open(f, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(sr)
-            w.writeframes(pcm.tobytes())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    pcm = np.clip(np.round(y), -32768, 32767).astype(np.int16)
+    # render_midi replaces the file (render_corpus keeps existing files unless told to re-render)
+    with atomic_path(path, force=True) as tmp:
+        sf.write(str(tmp), pcm, sr, subtype="PCM_16", format="WAV")
     return path
 
 

@@ -14,6 +14,8 @@ from manne.synth.engine import (PA_CONTINUE, PA_OUTPUT_UNDERFLOW, TARGET_DBFS, T
                           soft_limit)
 from manne.errors import OutputExistsError, ParameterError
 from manne.model.forward import Autoencoder
+from manne.synth.automation import Automation, keyframes, read_automation
+from manne.synth.limits import LATENT_TOL, check_latent_range
 
 Z_A = [0.3, 0.6]
 Z_B = [0.9, 0.1]
@@ -383,20 +385,64 @@ def test_automation_interpolates_z_and_holds_the_note(ae, control_hop):
 
 @pytest.mark.parametrize("rows, match", [
     ([], "no keyframes"),
-    ([(0.0, 0.1, "C")], "expected time, 2 z values and a note"),
+    ([(0.0, 0.1, "C")], r"keyframe 1: 3 values; expected time, z1..z2, note \(4\)"),
     ([(1.0, 0.1, 0.2, "C"), (0.5, 0.1, 0.2, "C")], "earlier than the previous"),
     ([(0.0, 0.1, 0.2, "H")], "keyframe 1: .*not a note"),
-    ([(0.0, 0.1, "x", "C")], "keyframe 1"),
+    ([(0.0, 0.1, "x", "C")], "keyframe 1: could not convert string to float: 'x'"),
+    ([(0.0, 0.1, float("inf"), "C")], "keyframe 1: z2=inf must be a finite number"),
+    ([(-1.0, 0.1, 0.2, "C")], "keyframe 1: time -1.0 must be a number >= 0"),
 ])
 def test_bad_automation(ae, rows, match):
     with pytest.raises(ParameterError, match=match):
         Engine(ae).render_automation(rows, seconds=1.0)
 
 
+def test_automation_from_a_file_renders_like_rows(ae, tmp_path):
+    rows = [(0.0, 0.0, 0.2, "C"), (0.5, 0.9, 0.4, "G"), (1.2, 0.3, 0.3, 9)]
+    path = tmp_path / "auto.csv"
+    path.write_text("time,z1,z2,note\n# comment\n\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    auto = read_automation(path, latent=2)
+    assert isinstance(auto, Automation) and auto.end == 1.2
+    np.testing.assert_array_equal(auto.notes, [0, 7, 9])
+    np.testing.assert_array_equal(auto.z, [r[1:3] for r in rows])
+    np.testing.assert_array_equal(Engine(ae).render_automation(auto), Engine(ae).render_automation(rows))
+    # sampled like keyframes: z linear between them, the note held, both held past the ends
+    z, notes = auto.at(np.array([-1.0, 0.25, 0.5, 1.0, 5.0]))
+    np.testing.assert_allclose(z[:, 0], [0.0, 0.45, 0.9, 0.9 - 0.6 * 0.5 / 0.7, 0.3])
+    np.testing.assert_array_equal(notes, [0, 0, 7, 7, 9])
+    with pytest.raises(ParameterError, match="the automation has 3 z values per keyframe; the model has 2 latent neurons"):
+        Engine(ae).render_automation(keyframes([(0.0, 0.1, 0.2, 0.3, "C")], latent=3))
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe binary", r"auto.csv: the automation file is not CSV text"),
+    ("0,0.5,0.5,C\n1,0.5,0.5,\u00e9\n".encode("latin-1"), r"auto.csv: the automation file is not CSV text"),
+    (b"", r"auto.csv: the automation has no keyframes"),
+    (b"time,z1,note\n", r"auto.csv: the header has 3 columns; expected time, z1..z2, note \(4\)"),
+    (b"0,0.5,0.5,C\n1,0.5,1.5,C\n",
+     r"auto.csv: keyframe 2 \(1, 0.5, 1.5, C\): z2=1.5 is outside the model's latent range \[0, 1\]"),
+])
+def test_damaged_automation_files_fail_in_one_line(tmp_path, content, match):
+    path = tmp_path / "auto.csv"
+    path.write_bytes(content)
+    with pytest.raises(ParameterError, match=match) as info:
+        read_automation(path, latent=2, latent_range=([0.0, 0.0], [1.0, 1.0]))
+    assert "\n" not in str(info.value)
+
+
+def test_one_latent_range_check_with_one_tolerance():
+    check_latent_range([0.0, 1.0 + LATENT_TOL], [0.0, 0.0], [1.0, 1.0], where="z")  # a slider at either end passes
+    check_latent_range([-40.0 - 50 * LATENT_TOL], [-40.0], [60.0], where="z")  # the tolerance grows with a wide range
+    with pytest.raises(ParameterError, match=r"^here: z2=1.00001 is outside the model's latent range \[0, 1\]$"):
+        check_latent_range([0.5, 1.00001], [0.0, 0.0], [1.0, 1.0], where="here")
+    with pytest.raises(ParameterError, match=r"z1=-40.001 is outside the model's latent range \[-40, 60\]"):
+        check_latent_range([-40.001], [-40.0], [60.0], where="z")
+
+
 # ---- controls and the callback ---------------------------------------------------------------
 
 def test_bad_parameters(ae):
-    with pytest.raises(ParameterError, match="hop_length=32 must be an integer from 64 to 1024"):
+    with pytest.raises(ParameterError, match=r"hop_length=32 must be from 64 to 1024 samples \(an integer\)"):
         Engine(ae, hop_length=32)
     with pytest.raises(ParameterError, match="hop_length=2048"):
         Engine(ae, hop_length=2048)
@@ -416,12 +462,35 @@ def test_bad_parameters(ae):
         e.set_z([0.1, float("nan")])
     with pytest.raises(ParameterError, match="not a note name"):
         e.set_note("H")
-    with pytest.raises(ParameterError, match="volume=1.5 must be between 0 and 1"):
+    with pytest.raises(ParameterError, match="volume=1.5 must be a number between 0 and 1"):
         e.set_volume(1.5)
     with pytest.raises(ParameterError, match="phase='random'"):
         e.set_phase("random")
+    with pytest.raises(ParameterError, match="smoothing_s=-1 must be between 0 and 10 seconds"):
+        Engine(ae, smoothing_s=-1)
+    with pytest.raises(ParameterError, match="blas_threads=0 must be a positive integer"):
+        Engine(ae, blas_threads=0)
     e.set_note("Bb")
     assert e.params.note == 10
+
+
+def test_blas_runs_on_one_thread_once_an_engine_is_built(ae):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import os
+
+    def blas():
+        return [d for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"]
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):  # undone on exit: other tests keep their BLAS
+        assert blas(), "NumPy's BLAS is not visible to threadpoolctl"
+        if (os.cpu_count() or 1) > 1:
+            assert all(d["num_threads"] == 2 for d in blas())
+        Engine(ae, blas_threads=None)
+        assert all(d["num_threads"] == (2 if (os.cpu_count() or 1) > 1 else 1) for d in blas())  # None: left alone
+        Engine(ae)  # blas_threads=1 by default
+        assert [d["num_threads"] for d in blas()] == [1] * len(blas())
+        # NumPy's own wheel bundles its OpenBLAS under numpy.libs; other builds link a system BLAS, counted above
+        assert all(d["num_threads"] == 1 for d in blas() if "numpy" in d["filepath"])
 
 
 def test_params_are_an_immutable_snapshot(ae):
@@ -431,7 +500,7 @@ def test_params_are_an_immutable_snapshot(ae):
     snap = e.params
     z[0] = 0.99  # the caller's array is copied
     assert snap.z[0] == pytest.approx(0.3)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="read-only"):  # NumPy refuses to write a read-only array
         snap.z[0] = 0.5
     e.set_volume(0.5)
     assert e.params is not snap and snap.volume == 0.8
@@ -466,6 +535,8 @@ def test_recording_collects_blocks_and_writes_on_stop(ae, tmp_path):
     assert e.stop_recording() == path
     info = sf.info(str(path))
     assert info.samplerate == 44100 and info.frames == 5120 and info.channels == 1
+    played = make(ae).process(5120)
+    np.testing.assert_allclose(sf.read(str(path), dtype="float32")[0], played, atol=1.5 / 32768)  # as played: no fades
     e.callback(None, 512, {}, 0)  # not recording any more
     assert sf.info(str(path)).frames == 5120
     with pytest.raises(OutputExistsError, match="exists"):

@@ -61,7 +61,9 @@ def test_relative_model_path(tmp_path, tiny_model):
     ({"note": True}, r"note=True is not a note name"),
     ({"volume": 1.5}, r"volume=1.5 must be a number between 0 and 1"),
     ({"volume": "loud"}, r"volume='loud' must be a number between 0 and 1"),
-    ({"phase": "random"}, r"phase='random' must be one of noise, coherent"),
+    ({"phase": "random"}, r"phase='random' must be one of harmonic, noise, coherent"),
+    ({"phase": 1}, r"phase=1 must be one of harmonic, noise, coherent"),
+    ({"volume": True}, r"volume=True must be a number between 0 and 1"),
     ({"version": 2}, r"preset version 2; this manne reads version 1"),
     ({"model": ""}, r"model='' must be a model directory path"),
 ])
@@ -93,8 +95,18 @@ def test_z_outside_model_range(tmp_path, tiny_model, ae):
     path = tmp_path / "far.json"
     path.write_text(json.dumps({**good(tiny_model), "z": [float(hi[0]) + 1.0, float(lo[1])]}))
     load_preset(path)  # without the model at hand only the length is checked
-    with pytest.raises(ParameterError, match=r"z\[0\]=.* is outside the model's range"):
+    with pytest.raises(ParameterError, match=r"far.json: z1=.* is outside the model's latent range \[.*\]$"):
         load_preset(path, ae=ae)
+    # the same check, with the same tolerance, as `manne render --z` and automation keyframes
+    path.write_text(json.dumps({**good(tiny_model), "z": [float(hi[0]) + 1e-7, float(lo[1]) - 1e-7]}))
+    assert load_preset(path, ae=ae).z == (float(hi[0]) + 1e-7, float(lo[1]) - 1e-7)
+
+
+def test_every_method_is_a_valid_preset_phase(tmp_path, tiny_model):
+    from manne.synth.limits import METHODS
+
+    for method in METHODS:
+        assert validate({**good(tiny_model), "phase": method}).phase == method
 
 
 def test_save_rejects_invalid(tmp_path):

@@ -61,7 +61,7 @@ def test_resolve_device_by_default_index_and_name():
 
 def test_buffer_size_is_checked_first(engine_factory):
     for bad in (128, 4096, 512.0, True):
-        with pytest.raises(ParameterError, match="must be an integer from 256 to 2048"):
+        with pytest.raises(ParameterError, match=rf"buffer={bad} must be from 256 to 2048 frames \(an integer\)"):
             AudioOut(engine_factory(), buffer=bad)
 
 

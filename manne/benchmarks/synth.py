@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from manne.synth.limits import CONTROL_HOP, CONTROL_HOP_MAX, HOP_DEFAULT, HOP_MAX, HOP_MIN, check_control_hop, check_hop
+
 DEFAULT_MODEL = Path("trained/default")
 GOAL_HOP_MS = 0.2
 GOAL_RENDER_X = 300.0
@@ -54,10 +56,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
                        description="Per-hop compute time against the hop's duration, offline render speed, time to "
                        "first sound, and the NumPy decoder against Keras predict.")
     p.add_argument("model", nargs="?", metavar="MODEL_DIR", help=f"model directory (default {DEFAULT_MODEL})")
-    p.add_argument("--hop", type=int, default=256, help="synthesis hop in samples, 64..1024 (default 256)")
+    p.add_argument("--hop", type=int, default=HOP_DEFAULT,
+                   help=f"synthesis hop in samples, {HOP_MIN}..{HOP_MAX} (default {HOP_DEFAULT})")
     p.add_argument("--control-hop", type=int, default=None,
-                   help="samples between decodes while z moves, a multiple of --hop up to 2048 (default: the engine's, "
-                   "512 rounded up to a multiple of --hop)")
+                   help=f"samples between decodes while z moves, a multiple of --hop up to {CONTROL_HOP_MAX} (default: "
+                   f"the engine's, {CONTROL_HOP} rounded up to a multiple of --hop)")
     p.add_argument("--hops", type=int, default=3000, help="hops to time (default 3000)")
     p.add_argument("--seconds", type=float, default=20.0, help="length of the render test (default 20 s)")
     p.add_argument("--no-keras", action="store_true", help="skip the Keras comparison (TensorFlow start-up is slow)")
@@ -101,15 +104,13 @@ def run(args) -> int:
             raise ParameterError(f"no model given and {DEFAULT_MODEL} does not exist; pass MODEL_DIR "
                                  "(e.g. `manne bench synth trained/NAME`)")
         args.model = str(DEFAULT_MODEL)
-    if not 64 <= args.hop <= 1024:
-        raise ParameterError(f"--hop {args.hop} must be from 64 to 1024 samples")
+    check_hop(args.hop, name="--hop")
     if args.hops < 100:
         raise ParameterError(f"--hops {args.hops} must be at least 100")
     if not args.seconds > 0:
         raise ParameterError(f"--seconds {args.seconds} must be positive")
-    if args.control_hop is not None and (args.control_hop % args.hop or not args.hop <= args.control_hop <= 2048):
-        raise ParameterError(f"--control-hop {args.control_hop} must be a multiple of --hop {args.hop} "
-                             f"from {args.hop} to 2048")
+    if args.control_hop is not None:
+        check_control_hop(args.control_hop, args.hop, name="--control-hop", hop_name="--hop")
 
     import numpy as np
 

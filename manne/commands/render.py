@@ -4,16 +4,20 @@ The render goes through the same :class:`~manne.synth.engine.Engine` as live pla
 like the synth with the same settings. ``--automation FILE.csv`` gives keyframes instead of fixed
 settings: columns ``time, z1..zd, note`` (seconds; latent values; a note name like ``E`` or a
 number 0-11), with an optional header row; ``z`` is interpolated linearly, the note is held until
-the next keyframe.
+the next keyframe (:mod:`manne.synth.automation` reads and checks the file).
+
+Every option's limits are those of :mod:`manne.synth.limits`; paths, overwrite rules and values
+are checked before the model loads.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import math
-import os
 from pathlib import Path
+
+from manne.synth.limits import (HOP_DEFAULT, HOP_MAX, HOP_MIN, PHASE_DEFAULT, PHASE_MODES, RENDER_SECONDS_DEFAULT,
+                                RENDER_SECONDS_MAX, VOLUME_DEFAULT)
 
 FADE_OUT_S = 0.02  # the file ends with a short fade instead of a cut
 
@@ -28,11 +32,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--z", help="latent values, comma-separated, one per latent neuron (e.g. 0.2,0.7); "
                    "default the middle of the model's range")
     p.add_argument("--note", help="note name (C, C#, Db, ... B) or number 0-11; default the model's first note")
-    p.add_argument("--seconds", type=float, help="length in seconds (default 4, or the last keyframe's time)")
+    p.add_argument("--seconds", type=float, help=f"length in seconds, at most {RENDER_SECONDS_MAX:g} "
+                   f"(default {RENDER_SECONDS_DEFAULT:g}, or the last keyframe's time)")
     p.add_argument("--automation", metavar="FILE.csv", help="keyframes: time, z1..zd, note per row (header optional)")
-    p.add_argument("--phase", default="noise", choices=("noise", "coherent"), help="phase mode (default noise)")
-    p.add_argument("--volume", type=float, default=0.8, help="master volume 0..1 (default 0.8)")
-    p.add_argument("--hop", type=int, default=256, help="synthesis hop in samples, 64..1024 (default 256)")
+    p.add_argument("--phase", default=PHASE_DEFAULT, choices=PHASE_MODES, help=f"phase mode (default {PHASE_DEFAULT})")
+    p.add_argument("--volume", type=float, default=VOLUME_DEFAULT, help=f"master volume 0..1 (default {VOLUME_DEFAULT:g})")
+    p.add_argument("--hop", type=int, default=HOP_DEFAULT,
+                   help=f"synthesis hop in samples, {HOP_MIN}..{HOP_MAX} (default {HOP_DEFAULT})")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise phase table (default 0)")
     p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     return p
@@ -47,6 +53,7 @@ def parse_z(text: str, *, latent: int, lo, hi) -> list[float]:
         Naming the value and the rule.
     """
     from manne.errors import ParameterError
+    from manne.synth.limits import check_latent_range
 
     items = [s.strip() for s in text.replace(" ", ",").split(",") if s.strip()]
     values = []
@@ -61,111 +68,40 @@ def parse_z(text: str, *, latent: int, lo, hi) -> list[float]:
     if len(values) != latent:
         raise ParameterError(f"--z {text} has {len(values)} value{'s' * (len(values) != 1)}; "
                              f"the model has {latent} latent neurons, so give {latent}")
-    check_range(values, lo, hi, where=f"--z {text}")
+    check_latent_range(values, lo, hi, where=f"--z {text}")
     return values
-
-
-def check_range(values, lo, hi, *, where: str) -> None:
-    """Raise :class:`ParameterError` if a latent value lies outside the model's range ``[lo, hi]``."""
-    from manne.errors import ParameterError
-
-    for i, (v, a, b) in enumerate(zip(values, lo, hi), start=1):
-        if not a - 1e-6 <= v <= b + 1e-6:
-            raise ParameterError(f"{where}: z{i}={v:g} is outside the model's latent range [{a:g}, {b:g}]")
-
-
-def read_automation(path: str | os.PathLike, *, latent: int, lo, hi) -> list[tuple]:
-    """Keyframes of an automation CSV: rows ``(time_s, z_1, ..., z_latent, note)``.
-
-    A first row whose time is not a number is a header. Blank lines and lines starting with ``#``
-    are skipped.
-
-    Raises
-    ------
-    ParameterError
-        If the file is missing or a row is malformed; the message names the line.
-    """
-    from manne.dsp import note_index
-    from manne.errors import ParameterError
-
-    p = Path(path)
-    if not p.is_file():
-        raise ParameterError(f"--automation {p}: no such file")
-    want = latent + 2
-    rows = []
-    first = True
-    with open(p, newline="") as fh:
-        for lineno, fields in enumerate(csv.reader(fh), start=1):
-            fields = [f.strip() for f in fields]
-            if not any(fields) or fields[0].startswith("#"):
-                continue
-            where = f"{p} line {lineno}"
-            is_header, first = first and not _is_number(fields[0]), False
-            if is_header:
-                if len(fields) != want:
-                    raise ParameterError(f"{where}: header has {len(fields)} columns; expected time, z1..z{latent}, note ({want})")
-                continue
-            if len(fields) != want:
-                raise ParameterError(f"{where}: {len(fields)} columns; expected time, z1..z{latent}, note ({want})")
-            try:
-                t = float(fields[0])
-                z = [float(v) for v in fields[1:-1]]
-            except ValueError as exc:
-                raise ParameterError(f"{where}: {exc}") from None
-            if not (math.isfinite(t) and t >= 0):
-                raise ParameterError(f"{where}: time {fields[0]} must be a number >= 0")
-            if rows and t < rows[-1][0]:
-                raise ParameterError(f"{where}: time {t:g} is earlier than the previous keyframe ({rows[-1][0]:g})")
-            if not all(math.isfinite(v) for v in z):
-                raise ParameterError(f"{where}: z values must be finite numbers")
-            check_range(z, lo, hi, where=where)
-            try:
-                note = note_index(fields[-1])
-            except ParameterError as exc:
-                raise ParameterError(f"{where}: {exc}") from None
-            rows.append((t, *z, note))
-    if not rows:
-        raise ParameterError(f"--automation {p}: no keyframes (rows of time, z1..z{latent}, note)")
-    return rows
-
-
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-        return True
-    except ValueError:
-        return False
 
 
 def run(args) -> int:
     from manne.dsp import NOTE_NAMES, note_index
     from manne.errors import OutputExistsError, ParameterError
-    from manne.model.forward import read_config
+    from manne.model.modeldir import read_config
+    from manne.synth.limits import check_hop, check_render_seconds, check_volume, default_latent_range
 
     out = Path(args.output)
     if out.suffix.lower() != ".wav":
         raise ParameterError(f"-o {out}: the output must be a .wav file")
     if out.exists() and not args.force:
         raise OutputExistsError(f"{out} exists; use --force to overwrite it")
-    if args.seconds is not None and not (math.isfinite(args.seconds) and 0 < args.seconds <= 3600):
-        raise ParameterError(f"--seconds {args.seconds} must be more than 0 and at most 3600")
-    if not (math.isfinite(args.volume) and 0 <= args.volume <= 1):
-        raise ParameterError(f"--volume {args.volume} must be between 0 and 1")
-    if not 64 <= args.hop <= 1024:
-        raise ParameterError(f"--hop {args.hop} must be from 64 to 1024 samples")
+    if args.seconds is not None:
+        check_render_seconds(args.seconds, name="--seconds")
+    check_volume(args.volume, name="--volume")
+    check_hop(args.hop, name="--hop")
     if args.automation and (args.z is not None or args.note is not None):
         raise ParameterError("give either --automation or --z/--note, not both")
 
     info = read_config(args.model)  # ModelError for a missing or incomplete model, before any heavy work
     latent = int(info["model"].get("latent", 8))
-    lr = info.get("latent_range") or [[0.0] * latent, [1.0] * latent]
-    lo, hi = lr[0], lr[1]
-    rows = z = note = None
+    lo, hi = info.get("latent_range") or default_latent_range(latent)
+    auto = z = note = None
     if args.automation:
-        rows = read_automation(args.automation, latent=latent, lo=lo, hi=hi)
-        seconds = args.seconds if args.seconds is not None else rows[-1][0]
+        from manne.synth.automation import read_automation
+
+        auto = read_automation(args.automation, latent=latent, latent_range=(lo, hi))
+        seconds = args.seconds if args.seconds is not None else auto.end
         if not seconds > 0:
             raise ParameterError(f"--automation {args.automation}: the last keyframe is at 0 s; give --seconds")
+        check_render_seconds(seconds, name=f"--automation {args.automation}: the last keyframe's time")
     else:
         z = parse_z(args.z, latent=latent, lo=lo, hi=hi) if args.z is not None else [(a + b) / 2 for a, b in zip(lo, hi)]
         notes = info.get("corpus", {}).get("notes_present") or [0]
@@ -174,18 +110,18 @@ def run(args) -> int:
         except ParameterError:
             raise ParameterError(f"--note {args.note!r} is not a note; use a name ({', '.join(NOTE_NAMES)}, or flats "
                                  "like Bb) or a number 0-11") from None
-        seconds = args.seconds if args.seconds is not None else 4.0
+        seconds = args.seconds if args.seconds is not None else RENDER_SECONDS_DEFAULT
 
     import numpy as np
 
     from manne.io.audio import write_wav
-    from manne.synth.engine import Engine
     from manne.model.forward import Autoencoder
+    from manne.synth.engine import Engine
 
     ae = Autoencoder.load(args.model)
     engine = Engine(ae, sr=ae.analysis.sr, hop_length=args.hop, phase=args.phase, volume=args.volume, seed=args.seed)
-    if rows is not None:
-        y = engine.render_automation(rows, seconds=seconds)
+    if auto is not None:
+        y = engine.render_automation(auto, seconds=seconds)
     else:
         engine.set_z(z)
         engine.set_note(note)
@@ -193,13 +129,16 @@ def run(args) -> int:
     n_fade = min(len(y), int(FADE_OUT_S * engine.sr))
     if n_fade:
         y[-n_fade:] *= (0.5 + 0.5 * np.cos(np.pi * np.arange(1, n_fade + 1) / n_fade)).astype(np.float32)
-    write_wav(out, y, sr=engine.sr, force=args.force)
+    write_wav(out, y, sr=engine.sr, force=args.force)  # refuses an existing file unless --force, as checked above
     peak = float(np.abs(y).max()) if len(y) else 0.0
     rms = float(np.sqrt(np.mean(y.astype(np.float64) ** 2))) if len(y) else 0.0
 
     def db(v):
         return f"{20 * math.log10(v):.1f} dBFS" if v > 0 else "silent"
 
-    what = f"automation {args.automation}" if rows is not None else f"z={','.join(f'{v:g}' for v in z)} note {NOTE_NAMES[note]}"
+    if auto is not None:
+        what = f"automation {args.automation}"
+    else:
+        what = f"z={','.join(f'{v:g}' for v in z)} note {NOTE_NAMES[note]}"
     print(f"wrote {out} ({len(y) / engine.sr:.2f} s, {engine.sr} Hz; {what}; peak {db(peak)}, RMS {db(rms)})")
     return 0

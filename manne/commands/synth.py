@@ -11,6 +11,9 @@ import os
 import sys
 from pathlib import Path
 
+from manne.synth.limits import (BLOCK_DEFAULT, BLOCK_MAX, BLOCK_MIN, BUFFER_DEFAULT, BUFFER_MAX, BUFFER_MIN, METHOD_DEFAULT,
+                                METHODS, check_block, check_buffer)
+
 DEFAULT_MODEL = Path("trained") / "default"
 
 
@@ -22,15 +25,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("model", nargs="?", metavar="MODEL_DIR",
                    help=f"model directory (default: {DEFAULT_MODEL} in the repository or the current folder)")
     p.add_argument("--device", help="output device, index or name (see `manne devices`; default: the system's)")
-    from manne.synth.controls import BLOCK_MAX, BLOCK_MIN, METHODS
-
-    p.add_argument("--buffer", type=int, default=256, help="frames per audio buffer, 256..2048 (default 256: lowest latency)")
-    p.add_argument("--hop", type=int, default=128,
+    p.add_argument("--buffer", type=int, default=BUFFER_DEFAULT,
+                   help=f"frames per audio buffer, {BUFFER_MIN}..{BUFFER_MAX} (default {BUFFER_DEFAULT}: lowest latency)")
+    p.add_argument("--hop", type=int, default=BLOCK_DEFAULT,
                    help=f"samples per synthesis block, {BLOCK_MIN}..{BLOCK_MAX}: events and timbre changes land on block "
-                   "boundaries (default 128, 2.9 ms)")
-    p.add_argument("--method", "--phase", dest="method", choices=METHODS, default="harmonic",
-                   help="synthesis: harmonic (wavetables at the exact pitch, default), noise (the paper's noise-phase "
-                   "inverse STFT), coherent (inverse STFT with the phase locked to the partials)")
+                   f"boundaries (default {BLOCK_DEFAULT}, {1e3 * BLOCK_DEFAULT / 44100:.1f} ms)")
+    p.add_argument("--method", "--phase", dest="method", choices=METHODS, default=METHOD_DEFAULT,
+                   help=f"synthesis method (default {METHOD_DEFAULT}): harmonic (wavetables at the exact pitch), noise (the "
+                   "paper's noise-phase inverse STFT), coherent (inverse STFT with the phase locked to the partials)")
     p.add_argument("--hold", action="store_true", help="hold mode: a key starts a drone that lasts until the next key")
     p.add_argument("--preset", metavar="FILE", help="start from a preset saved by the synth (.json)")
     return p
@@ -72,13 +74,8 @@ def run(args) -> int:
     model = model or default_model_dir()
     if not model.is_dir():
         raise ModelError(f"no model at {model}; train one with `manne train` or pass MODEL_DIR")
-    from manne.synth.controls import BLOCK_MAX, BLOCK_MIN
-    from manne.synth.stream import BUFFER_MAX, BUFFER_MIN
-
-    if not BUFFER_MIN <= args.buffer <= BUFFER_MAX:
-        raise ParameterError(f"--buffer {args.buffer} must be from {BUFFER_MIN} to {BUFFER_MAX} frames")
-    if not BLOCK_MIN <= args.hop <= BLOCK_MAX:
-        raise ParameterError(f"--hop {args.hop} must be from {BLOCK_MIN} to {BLOCK_MAX} samples")
+    check_buffer(args.buffer, name="--buffer")
+    check_block(args.hop, name="--hop")
     device = int(args.device) if args.device is not None and args.device.strip().isdigit() else args.device
     try:
         from manne.gui import window as gui

@@ -14,11 +14,10 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from manne.errors import ParameterError
+from manne.synth.limits import BLOCK_MAX, BLOCK_MIN, METHODS  # harmonic: wavetables; noise, coherent: inverse STFT
 
 __all__ = ["Controls", "ControlSide", "METHODS", "BLOCK_MIN", "BLOCK_MAX", "NOTE_MIN", "NOTE_MAX", "BEND_SEMITONES"]
 
-METHODS = ("harmonic", "noise", "coherent")  # harmonic: wavetables; noise, coherent: inverse STFT (manne.synth.spectral)
-BLOCK_MIN, BLOCK_MAX = 32, 1024  # samples per synthesis block
 NOTE_MIN, NOTE_MAX = 21, 108  # A0 .. C8, a piano's range
 BEND_SEMITONES = 2.0
 

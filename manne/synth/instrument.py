@@ -44,6 +44,7 @@ from manne.synth.controls import (BEND_SEMITONES, BLOCK_MAX, BLOCK_MIN, METHODS,
                                   ControlSide)
 from manne.synth.envelope import ADSR, FAST_RELEASE_S
 from manne.synth.limiter import soft_limit
+from manne.synth.limits import BLOCK_DEFAULT
 from manne.synth.pitch import N_HARMONICS, Partials, midi_hz
 from manne.synth.recorder import Recorder
 from manne.synth.spectral import OverlapAdd
@@ -52,7 +53,7 @@ from manne.synth.wavetable import Wavetables, read
 
 __all__ = ["Synth", "METHODS", "BLOCK", "NOTE_MIN", "NOTE_MAX", "BEND_SEMITONES", "nearest_present"]
 
-BLOCK = 128  # samples per block: the granularity of events and of the crossfade to a new spectrum
+BLOCK = BLOCK_DEFAULT  # samples per block: the granularity of events and of the crossfade to a new spectrum
 DECODE_FMAX = 11025.0  # Hz: harmonics are read up to here (half the bins, half the decode time)
 MAX_DECODES = 2  # classes re-decoded per block while the sliders move (a new note's class is decoded at once)
 TARGET_DBFS = -12.0  # RMS of a note of four full-scale harmonics at velocity 127 and volume 1

@@ -1,4 +1,4 @@
-"""Synth presets: a model, a latent position, a note, a volume and a phase mode, saved as JSON.
+"""Synth presets: a model, a latent position, a note, a volume and a synthesis method (key "phase"), saved as JSON.
 
 A preset file looks like::
 
@@ -6,7 +6,9 @@ A preset file looks like::
      "note": "E", "volume": 0.8, "phase": "noise"}
 
 ``model`` is stored as given; a relative path is read relative to the preset file's folder.
-This module imports the standard library and :mod:`manne.dsp` names only (no Tk, no PyAudio).
+The enums and limits (the synthesis methods, the volume, the latent-range check) are those of
+:mod:`manne.synth.limits`. This module imports the standard library and :mod:`manne.dsp` names
+only (no Tk, no PyAudio).
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from manne.io.files import atomic_path
 from manne.dsp import NOTE_NAMES, note_index
 from manne.errors import ManneError, ParameterError
-from manne.synth.controls import METHODS
+from manne.io.files import atomic_path
+from manne.synth.limits import METHODS, PHASE_DEFAULT, VOLUME_DEFAULT, check_latent_range, check_method, check_volume
+
+__all__ = ["Preset", "validate", "save_preset", "load_preset", "PRESET_VERSION", "PHASE_MODES", "REQUIRED_KEYS"]
 
 PRESET_VERSION = 1
 PHASE_MODES = METHODS  # a preset's "phase" is the synthesis method (manne 0.1 saved noise or coherent)
@@ -44,8 +48,8 @@ class Preset:
     model: str
     z: tuple[float, ...]
     note: str = "C"
-    volume: float = 0.8
-    phase: str = "noise"
+    volume: float = VOLUME_DEFAULT
+    phase: str = PHASE_DEFAULT
     version: int = field(default=PRESET_VERSION)
 
     def __post_init__(self) -> None:
@@ -85,6 +89,7 @@ def validate(d: dict, *, where: str = "preset", latent: int | None = None,
     where : str, names the preset in error messages (usually its path)
     latent : int, optional, the model's number of latent neurons; ``len(z)`` must equal it
     latent_range : array-like, shape (2, latent), optional; each ``z[i]`` must lie within it
+        (:func:`manne.synth.limits.check_latent_range`)
 
     Raises
     ------
@@ -105,24 +110,19 @@ def validate(d: dict, *, where: str = "preset", latent: int | None = None,
     if latent is not None and len(z) != latent:
         raise ParameterError(f"{where}: z has {len(z)} values; the model has {latent} latent neurons")
     if latent_range is not None:
-        lo, hi = latent_range
-        for i, v in enumerate(z):
-            tol = 1e-6 * max(1.0, abs(float(hi[i]) - float(lo[i])))
-            if not float(lo[i]) - tol <= v <= float(hi[i]) + tol:
-                raise ParameterError(f"{where}: z[{i}]={v:g} is outside the model's range [{float(lo[i]):g}, {float(hi[i]):g}]")
+        check_latent_range(z, latent_range[0], latent_range[1], where=where)
     try:
         if isinstance(d["note"], bool) or not isinstance(d["note"], (str, int)):
             raise ParameterError
         note = NOTE_NAMES[note_index(d["note"])]
     except ParameterError:
         raise ParameterError(f"{where}: note={d['note']!r} is not a note name; use one of {', '.join(NOTE_NAMES)}") from None
-    volume = d["volume"]
-    if isinstance(volume, bool) or not isinstance(volume, (int, float)) or not 0.0 <= volume <= 1.0:
-        raise ParameterError(f"{where}: volume={volume!r} must be a number between 0 and 1")
-    phase = d["phase"]
-    if phase not in PHASE_MODES:
-        raise ParameterError(f"{where}: phase={phase!r} must be one of {', '.join(PHASE_MODES)}")
-    return Preset(model=d["model"], z=z, note=note, volume=float(volume), phase=phase)
+    try:
+        volume = check_volume(d["volume"])
+        phase = check_method(d["phase"], name="phase")
+    except ParameterError as exc:
+        raise ParameterError(f"{where}: {exc}") from None
+    return Preset(model=d["model"], z=z, note=note, volume=volume, phase=phase)
 
 
 def save_preset(path: str | os.PathLike, preset: Preset | dict, *, force: bool = True) -> Path:
@@ -151,7 +151,7 @@ def save_preset(path: str | os.PathLike, preset: Preset | dict, *, force: bool =
 
 def _model_latent(model: Path) -> int | None:
     """The latent size in a model directory's config, or None if it cannot be read."""
-    from manne.model.forward import read_config
+    from manne.model.modeldir import read_config
 
     try:
         return int(read_config(model)["model"]["latent"])

@@ -2,8 +2,9 @@
 
 The audio thread only appends each block it outputs to a list (``list.append`` is atomic in
 CPython; no lock, no I/O). :meth:`Recorder.stop` runs on the control thread: it takes the list,
-fades the take's first and last few milliseconds (a take that starts or ends mid-waveform would
-click) and writes it as a WAV file atomically. If the write fails, the take is kept and the
+fades the take's first and last ``fade_s`` seconds (a take that starts or ends mid-waveform would
+click; the instrument fades 5 ms, the engine keeps its takes as played) and writes it as a WAV file
+atomically. If the write fails, the take is kept and the
 recording goes on, so the musician can retry or choose another place.
 """
 
@@ -28,10 +29,13 @@ class Recorder:
     Parameters
     ----------
     sr : int
+    fade_s : float
+        The take fades in and out over this long (0: written as played).
     """
 
-    def __init__(self, sr: int):
+    def __init__(self, sr: int, *, fade_s: float = EDGE_FADE_S):
         self.sr = int(sr)
+        self.fade_s = float(fade_s)
         self._blocks: list[np.ndarray] | None = None
         self._path: Path | None = None
 
@@ -60,7 +64,8 @@ class Recorder:
         return 0.0 if blocks is None else sum(len(b) for b in list(blocks)) / self.sr
 
     def stop(self) -> Path | None:
-        """Stop and write the take (faded at both ends, atomically).
+        """Stop and write the take (faded at both ends over ``fade_s``), atomically; an existing file is replaced
+        (:meth:`start` checked it).
 
         Returns
         -------
@@ -72,7 +77,7 @@ class Recorder:
             return None
         taken = list(blocks)
         y = np.concatenate(taken) if taken else np.zeros(0, dtype=np.float32)
-        n = min(len(y) // 2, int(EDGE_FADE_S * self.sr))
+        n = min(len(y) // 2, int(self.fade_s * self.sr))
         if n:
             ramp = (np.arange(1, n + 1, dtype=np.float32) / n)
             y[:n] *= ramp

@@ -21,10 +21,11 @@ import numpy as np
 
 from manne.dsp import hann
 from manne.errors import ParameterError
+from manne.synth.limits import PHASE_MODES
 
 __all__ = ["SPECTRAL_MODES", "OverlapAdd", "lobe"]
 
-SPECTRAL_MODES = ("noise", "coherent")
+SPECTRAL_MODES = PHASE_MODES
 LOBE = np.arange(-2, 3)  # bins around a partial drawn by the coherent mode (the Hann main lobe is +-2 bins)
 
 

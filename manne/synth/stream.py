@@ -1,22 +1,22 @@
-"""Audio output through PortAudio: play an :class:`~manne.synth.engine.Engine` on a sound device.
+"""Audio output through PortAudio: play an engine (:class:`~manne.synth.engine.Engine`,
+:class:`~manne.synth.instrument.Synth`) on a sound device.
 
 PyAudio is imported only when a function here runs, so ``import manne.synth.stream`` is cheap and works
 without it. Without PyAudio, or without any output device, the functions raise
 :class:`~manne.errors.AudioDeviceError`, whose message says how to install it.
 
-Thread contract: PortAudio calls :meth:`Engine.callback` on its own audio thread; the methods of
-:class:`AudioOut` are for the control thread. See :mod:`manne.synth.engine` for the rules of each side.
+Thread contract: PortAudio calls the engine's ``callback`` on its own audio thread; the methods of
+:class:`AudioOut` are for the control thread. See :mod:`manne.synth.engine` and
+:mod:`manne.synth.instrument` for the rules of each side.
 """
 
 from __future__ import annotations
 
-
-from manne.errors import AudioDeviceError, ParameterError
+from manne.errors import AudioDeviceError
 from manne.io.files import mute_stderr
+from manne.synth.limits import BUFFER_DEFAULT, BUFFER_MAX, BUFFER_MIN, check_buffer
 
-__all__ = ["AudioOut", "list_output_devices", "resolve_device", "no_device_error"]
-
-BUFFER_MIN, BUFFER_MAX = 256, 2048
+__all__ = ["AudioOut", "list_output_devices", "resolve_device", "no_device_error", "BUFFER_MIN", "BUFFER_MAX"]
 
 
 def _pyaudio():
@@ -125,12 +125,12 @@ class AudioOut:
 
     Parameters
     ----------
-    engine : Engine
-        Its :meth:`~manne.synth.engine.Engine.callback` fills the buffers.
+    engine : Engine or Synth
+        Its ``callback`` (:meth:`manne.synth.engine.Engine.callback`) fills the buffers; its ``sr`` is the rate.
     device : int or str, optional
         Device index or a (substring of a) name; default the system's default output.
     buffer : int
-        Frames per buffer, 256..2048 (512 at 44.1 kHz is 11.6 ms).
+        Frames per buffer, ``BUFFER_MIN``..``BUFFER_MAX`` (256..2048; the default, 256, is 5.8 ms at 44.1 kHz).
 
     Raises
     ------
@@ -145,11 +145,9 @@ class AudioOut:
     ...     time.sleep(5)
     """
 
-    def __init__(self, engine, *, device: int | str | None = None, buffer: int = 512):
-        if isinstance(buffer, bool) or not isinstance(buffer, int) or not BUFFER_MIN <= buffer <= BUFFER_MAX:
-            raise ParameterError(f"buffer={buffer} must be an integer from {BUFFER_MIN} to {BUFFER_MAX} frames")
+    def __init__(self, engine, *, device: int | str | None = None, buffer: int = BUFFER_DEFAULT):
+        self.buffer = check_buffer(buffer)
         self.engine = engine
-        self.buffer = buffer
         self._pyaudio, self._pa = _open_portaudio()
         try:
             self.device = resolve_device(_devices(self._pa), device)
