@@ -118,12 +118,6 @@ def first_order_difference(S: np.ndarray, clip: np.ndarray) -> np.ndarray:
     return D
 
 
-def noise_phase(n_frames: int, n_bins: int, *, seed: int = 0) -> np.ndarray:
-    """A fixed table of white-noise phases, shape ``(n_frames, n_bins)``, float32 in [-pi, pi)."""
-    rng = np.random.default_rng(seed)
-    return rng.uniform(-np.pi, np.pi, size=(n_frames, n_bins)).astype(np.float32)
-
-
 def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
     """Polyphase resampling of a 1-D or ``(n_samples, n_channels)`` signal, float32."""
     if orig_sr == target_sr:

@@ -31,7 +31,7 @@ def test_hann_is_periodic():
 
 def test_dsp_corpus_and_synth_imports_load_neither_scipy_nor_librosa():
     """librosa and scipy load inside the functions that analyse or resample, never on the real-time path."""
-    code = ("import sys, manne.dsp, manne.corpus, manne.synth.engine; "
+    code = ("import sys, manne.dsp, manne.corpus, manne.synth.instrument; "
             "print([m for m in ('librosa', 'scipy', 'tensorflow') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr

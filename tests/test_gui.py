@@ -356,7 +356,7 @@ def test_synth_without_model(xvfb, tmp_path, capsys):
 
 
 def test_synth_path_never_imports_tensorflow():
-    code = ("import sys, manne.cli, manne.commands.synth, manne.gui.window, manne.synth.engine, manne.synth.presets\n"
+    code = ("import sys, manne.cli, manne.commands.synth, manne.gui.window, manne.synth.instrument, manne.synth.presets\n"
             "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -7,7 +7,8 @@ import pytest
 import soundfile as sf
 
 from manne.cli import main
-from manne.synth.engine import Engine
+from manne.synth.automation import Automation, Event, perform
+from manne.synth.instrument import Synth
 from manne.model.forward import Autoencoder
 
 
@@ -34,15 +35,15 @@ def test_render_writes_a_wav_of_the_right_length_and_rate(tiny_model, tmp_path, 
     assert not list(tmp_path.glob(".*part*"))  # no temporary file left behind
 
 
-def test_render_matches_the_engine(tiny_model, tmp_path, capsys):
+def test_render_matches_the_instrument(tiny_model, tmp_path, capsys):
     out = tmp_path / "c.wav"
-    assert render(tiny_model, "--z", "0.3,0.6", "--note", "4", "--seconds", 1, "--phase", "coherent",
-                  "--volume", 0.5, "--hop", 512, "-o", out) == 0
+    assert render(tiny_model, "--z", "0.3,0.6", "--note", "E3", "--seconds", 1, "--phase", "coherent",
+                  "--volume", 0.5, "--hop", 512, "--velocity", 90, "-o", out) == 0
     y, _ = sf.read(str(out), dtype="float32")
-    e = Engine(Autoencoder.load(tiny_model), phase="coherent", volume=0.5, hop_length=512)
-    e.set_z([0.3, 0.6])
-    e.set_note("E")
-    ref = e.render(1.0)
+    s = Synth(Autoencoder.load(tiny_model), method="coherent", volume=0.5, block=512)
+    off = 1.0 - s.adsr.release  # released so that the release ends with the file
+    ref = perform(s, Automation(np.zeros(1), np.array([[0.3, 0.6]]), (Event(0, "on", 52, 90), Event(off, "off", 52))),
+                  seconds=1.0)
     body = slice(0, 44100 - 2000)  # before the fade-out
     np.testing.assert_allclose(y[body], ref[body], atol=1.5 / 32768)  # 16-bit rounding
 
@@ -80,11 +81,12 @@ def test_automation_csv(tiny_model, tmp_path, capsys, header):
     (["--z", "0.2,abc"], "'abc' is not a number"),
     (["--z", "0.2,1.5"], "z2=1.5 is outside the model's latent range [0, 1]"),
     (["--note", "H"], "--note 'H' is not a note"),
-    (["--note", "13"], "--note '13' is not a note"),
+    (["--note", "13"], "--note 13 is MIDI note 13; the instrument plays 21 (A0) to 108 (C8)"),
     (["--seconds", "0"], "--seconds 0.0 must be more than 0"),
     (["--seconds", "4000"], "--seconds 4000.0 must be more than 0 and at most 3600"),
     (["--volume", "2"], "--volume 2.0 must be a number between 0 and 1"),
-    (["--hop", "32"], "--hop 32 must be from 64 to 1024 samples (an integer)"),
+    (["--hop", "16"], "--hop 16 must be from 32 to 1024 samples (an integer)"),
+    (["--velocity", "0"], "--velocity 0 must be from 1 to 127"),
 ])
 def test_bad_inputs_fail_with_one_clear_line(tiny_model, tmp_path, capsys, argv, message):
     out = tmp_path / "bad.wav"
@@ -94,15 +96,18 @@ def test_bad_inputs_fail_with_one_clear_line(tiny_model, tmp_path, capsys, argv,
 
 
 @pytest.mark.parametrize("rows, message", [
-    ("0,0.1,C\n", "bad.csv: keyframe 1 (0, 0.1, C): 3 values; expected time, z1..z2, note (4)"),
-    ("time,z1,z2,note\n0,0.1,0.2,H\n", "keyframe 1 (0, 0.1, 0.2, H): note='H' is not a note name"),
-    ("0,0.1,0.2,C\n1,0.1,x,C\n", "keyframe 2 (1, 0.1, x, C): could not convert string to float: 'x'"),
-    ("1,0.1,0.2,C\n0.5,0.1,0.2,C\n", "keyframe 2 (0.5, 0.1, 0.2, C): time 0.5 is earlier than the previous keyframe (1)"),
-    ("0,0.1,7,C\n", "keyframe 1 (0, 0.1, 7, C): z2=7 is outside the model's latent range"),
-    ("time,z1,z2,note\n", "bad.csv: the automation has no keyframes"),
-    ("time,z1,note\n0,0.1,0.2,C\n", "bad.csv: the header has 3 columns; expected time, z1..z2, note (4)"),
-    ("0,0.1,0.2,C\n", "the last keyframe is at 0 s; give --seconds"),
-    ("0,0.1,0.2,C\n4000,0.1,0.2,C\n", "the last keyframe's time 4000.0 must be more than 0 and at most 3600"),
+    ("0,0.1,C\n", "bad.csv: row 1 (0, 0.1, C): 3 values; expected time, z1..z2, note (4)"),
+    ("time,z1,z2,note\n0,0.1,0.2,H\n", "row 1 (0, 0.1, 0.2, H): note='H' is not a MIDI note"),
+    ("0,0.1,0.2,C\n1,0.1,x,C\n", "row 2 (1, 0.1, x, C): could not convert string to float: 'x'"),
+    ("1,0.1,0.2,C\n0.5,0.1,0.2,C\n", "row 2 (0.5, 0.1, 0.2, C): time 0.5 is earlier than the previous keyframe (1)"),
+    ("0,0.1,7,C\n", "row 1 (0, 0.1, 7, C): sliders: z2=7 is outside the model's latent range"),
+    ("time,z1,z2,note\n", "bad.csv: the automation is empty"),
+    ("0,0.1,0.2,C\n", "everything happens at 0 s; give --seconds"),
+    ("0,0.1,0.2,C\n4000,0.1,0.2,C\n", "the last row's time 4000.0 must be more than 0 and at most 3600"),
+    ("0,on,C4,200\n", "row 1 (0, on, C4, 200): velocity 200 must be from 1 to 127"),
+    ("0,on,C4\n1,bend,3\n", "row 2 (1, bend, 3): bend 3 must be from -1 to 1"),
+    ("0,on,C4\n1,strum,3\n", "row 2 (1, strum, 3): 3 values; expected"),
+    ("x,on,C4\n0,on,C4\n1,on,Q9\n", "row 2 (1, on, Q9): note='Q9' is not a MIDI note"),
     (b"\x00\x9f\x92\x96 not text", "bad.csv: the automation file is not CSV text"),
     ("0,0.1,0.2,C\n1,0.1,0.2,\u00c9\n".encode("latin-1"), "bad.csv: the automation file is not CSV text"),
 ])
@@ -126,7 +131,7 @@ def test_missing_model_and_files(tmp_path, tiny_model, capsys):
     assert "not both" in one_error_line(capsys)
 
 
-def test_automation_render_matches_the_engine(tiny_model, tmp_path, capsys):
+def test_automation_render_matches_the_instrument(tiny_model, tmp_path, capsys):
     from manne.synth.automation import read_automation
 
     csv = tmp_path / "auto.csv"
@@ -134,7 +139,9 @@ def test_automation_render_matches_the_engine(tiny_model, tmp_path, capsys):
     out = tmp_path / "a.wav"
     assert render(tiny_model, "--automation", csv, "--hop", 128, "-o", out) == 0
     y, _ = sf.read(str(out), dtype="float32")
-    ref = Engine(Autoencoder.load(tiny_model), hop_length=128).render_automation(read_automation(csv, latent=2))
+    auto = read_automation(csv, latent=2)
+    assert [(e.time, e.kind, e.value) for e in auto.events] == [(0, "on", 60), (0.6, "off", 60), (0.6, "on", 67)]
+    ref = perform(Synth(Autoencoder.load(tiny_model), block=128), auto, seconds=1.0)
     body = slice(0, 44100 - 2000)  # before the fade-out
     np.testing.assert_allclose(y[body], ref[body], atol=1.5 / 32768)
 
@@ -145,12 +152,32 @@ def test_options_read_the_limits():
     from manne.synth import limits
 
     args = build_parser().parse_args(["render", "m", "-o", "x.wav"])
-    assert (args.phase, args.hop, args.volume) == (limits.PHASE_DEFAULT, limits.HOP_DEFAULT, limits.VOLUME_DEFAULT)
+    assert (args.method, args.hop, args.volume) == (limits.METHOD_DEFAULT, limits.BLOCK_DEFAULT, limits.VOLUME_DEFAULT)
     synth = build_parser().parse_args(["synth"])
     assert (synth.buffer, synth.hop, synth.method) == (limits.BUFFER_DEFAULT, limits.BLOCK_DEFAULT, limits.METHOD_DEFAULT)
-    for mode in limits.PHASE_MODES:
-        assert build_parser().parse_args(["render", "m", "-o", "x.wav", "--phase", mode]).phase == mode
+    for mode in limits.METHODS:
+        assert build_parser().parse_args(["render", "m", "-o", "x.wav", "--phase", mode]).method == mode
     for method in limits.METHODS:
         assert build_parser().parse_args(["synth", "--method", method]).method == method
-    bench = build_parser().parse_args(["bench", "synth"])
-    assert bench.hop == limits.HOP_DEFAULT
+
+
+def test_a_performance_with_note_events_plays_a_chord_and_bends(tiny_model, tmp_path, capsys):
+    csv = tmp_path / "perf.csv"
+    csv.write_text("time,event,note,velocity\n0,on,C4,100\n0,on,G4,100\n0.2,z,0.2,0.8\n"
+                   "0.5,bend,1\n0.9,off,C4\n0.9,off,G4\n")
+    out = tmp_path / "p.wav"
+    assert render(tiny_model, "--automation", csv, "--seconds", 1.2, "-o", out) == 0
+    y, sr = sf.read(str(out), dtype="float32")
+
+    def fundamentals(start, stop):
+        """The strongest peak within a semitone of each of C4, D4, G4, A4, as a share of the largest."""
+        seg = y[int(start * sr) : int(stop * sr)]
+        spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg))))
+        f = np.fft.rfftfreq(len(seg), 1 / sr)
+        return {hz: spec[np.abs(f - hz) < 3].max() / spec.max() for hz in (261.63, 293.66, 392.0, 440.0)}
+
+    before, after = fundamentals(0.1, 0.45), fundamentals(0.6, 0.85)
+    assert before[261.63] > 0.1 and before[392.0] > 0.1  # C4 and G4 sound together
+    assert after[293.66] > 0.1 and after[440.0] > 0.1  # bent up two semitones: D4 and A4
+    assert after[261.63] < 0.02 and after[392.0] < 0.02
+    assert np.sqrt(np.mean(y[int(1.1 * sr):] ** 2)) < 1e-3  # released

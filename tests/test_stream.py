@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from manne.cli import main
-from manne.synth.engine import Engine
 from manne.errors import AudioDeviceError, ParameterError
 from manne.model.forward import Autoencoder
+from manne.synth.instrument import Synth
 from manne.synth.stream import AudioOut, list_output_devices, resolve_device
 
 SR = 44100
@@ -35,9 +35,9 @@ def engine_factory(tiny_model):
     ae = Autoencoder.load(tiny_model)
 
     def make(**kw):
-        e = Engine(ae, **kw)
+        e = Synth(ae, hold=True, **kw)  # a drone: one note held for the whole test
         e.set_z([0.3, 0.6])
-        e.set_note("E")
+        e.note_on(64, 100)
         return e
 
     return make

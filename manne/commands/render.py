@@ -1,10 +1,10 @@
-"""``manne render MODEL_DIR --z 0.2,0.7 --note E --seconds 4 -o out.wav``: synthesise to a WAV file.
+"""``manne render MODEL_DIR --z 0.2,0.7 --note E4 --seconds 4 -o out.wav``: synthesise to a WAV file.
 
-The render goes through the same :class:`~manne.synth.engine.Engine` as live playing, so a file sounds
-like the synth with the same settings. ``--automation FILE.csv`` gives keyframes instead of fixed
-settings: columns ``time, z1..zd, note`` (seconds; latent values; a note name like ``E`` or a
-number 0-11), with an optional header row; ``z`` is interpolated linearly, the note is held until
-the next keyframe (:mod:`manne.synth.automation` reads and checks the file).
+The render plays the same :class:`~manne.synth.instrument.Synth` as the live window, so a file
+sounds like the synth with the same settings: a note struck at 0 s and released so its release
+ends with the file. ``--automation FILE.csv`` plays a written performance instead: slider
+keyframes and note events (:mod:`manne.synth.automation` documents the rows; manne 0.1's
+``time, z1..zd, note`` files still play).
 
 Every option's limits are those of :mod:`manne.synth.limits`; paths, overwrite rules and values
 are checked before the model loads.
@@ -16,7 +16,7 @@ import argparse
 import math
 from pathlib import Path
 
-from manne.synth.limits import (HOP_DEFAULT, HOP_MAX, HOP_MIN, PHASE_DEFAULT, PHASE_MODES, RENDER_SECONDS_DEFAULT,
+from manne.synth.limits import (BLOCK_DEFAULT, BLOCK_MAX, BLOCK_MIN, METHOD_DEFAULT, METHODS, RENDER_SECONDS_DEFAULT,
                                 RENDER_SECONDS_MAX, VOLUME_DEFAULT)
 
 FADE_OUT_S = 0.02  # the file ends with a short fade instead of a cut
@@ -24,22 +24,27 @@ FADE_OUT_S = 0.02  # the file ends with a short fade instead of a cut
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("render", help="synthesise audio from a model to a WAV file",
-                       description="Render a latent position and note (or an automation file) to a 44.1 kHz 16-bit WAV "
-                       "through the same engine as the live synth. The sound fades in over one frame and out over "
-                       f"{FADE_OUT_S * 1000:.0f} ms; the file is written under a temporary name and renamed into place.")
+                       description="Render a latent position and a note (or an automation file of slider keyframes and "
+                       "note events) to a 44.1 kHz 16-bit WAV through the same instrument as the live synth. The file "
+                       f"ends with a {FADE_OUT_S * 1000:.0f} ms fade; it is written under a temporary name and renamed into place.")
     p.add_argument("model", metavar="MODEL_DIR", help="model directory from `manne train`")
     p.add_argument("-o", "--output", required=True, help="WAV file to write")
     p.add_argument("--z", help="latent values, comma-separated, one per latent neuron (e.g. 0.2,0.7); "
                    "default the middle of the model's range")
-    p.add_argument("--note", help="note name (C, C#, Db, ... B) or number 0-11; default the model's first note")
+    p.add_argument("--note", help="the note: a name with its octave (E4, F#2, Bb3), a MIDI number (64), or a pitch "
+                   "class (E, 0-11) played in octave 4; default the model's first note in octave 4")
+    p.add_argument("--velocity", type=int, default=100, help="note-on velocity 1-127 (default 100)")
     p.add_argument("--seconds", type=float, help=f"length in seconds, at most {RENDER_SECONDS_MAX:g} "
                    f"(default {RENDER_SECONDS_DEFAULT:g}, or the last keyframe's time)")
-    p.add_argument("--automation", metavar="FILE.csv", help="keyframes: time, z1..zd, note per row (header optional)")
-    p.add_argument("--phase", default=PHASE_DEFAULT, choices=PHASE_MODES, help=f"phase mode (default {PHASE_DEFAULT})")
+    p.add_argument("--automation", metavar="FILE.csv",
+                   help="a performance: rows 'time, z1..zd, note', 'time, z, z1..zd', 'time, on, NOTE, VELOCITY', "
+                   "'time, off, NOTE', 'time, bend, -1..1', 'time, pedal, 1|0' (header optional)")
+    p.add_argument("--method", "--phase", dest="method", default=METHOD_DEFAULT, choices=METHODS,
+                   help=f"synthesis method (default {METHOD_DEFAULT})")
     p.add_argument("--volume", type=float, default=VOLUME_DEFAULT, help=f"master volume 0..1 (default {VOLUME_DEFAULT:g})")
-    p.add_argument("--hop", type=int, default=HOP_DEFAULT,
-                   help=f"synthesis hop in samples, {HOP_MIN}..{HOP_MAX} (default {HOP_DEFAULT})")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise phase table (default 0)")
+    p.add_argument("--hop", type=int, default=BLOCK_DEFAULT,
+                   help=f"samples per synthesis block, {BLOCK_MIN}..{BLOCK_MAX} (default {BLOCK_DEFAULT})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the harmonics' phases and the noise phase (default 0)")
     p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     return p
 
@@ -73,10 +78,10 @@ def parse_z(text: str, *, latent: int, lo, hi) -> list[float]:
 
 
 def run(args) -> int:
-    from manne.dsp import NOTE_NAMES, note_index
     from manne.errors import OutputExistsError, ParameterError
     from manne.model.modeldir import read_config
-    from manne.synth.limits import check_hop, check_render_seconds, check_volume, default_latent_range
+    from manne.synth.automation import note_number
+    from manne.synth.limits import check_block, check_render_seconds, check_volume, default_latent_range
 
     out = Path(args.output)
     if out.suffix.lower() != ".wav":
@@ -86,7 +91,9 @@ def run(args) -> int:
     if args.seconds is not None:
         check_render_seconds(args.seconds, name="--seconds")
     check_volume(args.volume, name="--volume")
-    check_hop(args.hop, name="--hop")
+    check_block(args.hop, name="--hop")
+    if not 1 <= args.velocity <= 127:
+        raise ParameterError(f"--velocity {args.velocity} must be from 1 to 127")
     if args.automation and (args.z is not None or args.note is not None):
         raise ParameterError("give either --automation or --z/--note, not both")
 
@@ -100,45 +107,53 @@ def run(args) -> int:
         auto = read_automation(args.automation, latent=latent, latent_range=(lo, hi))
         seconds = args.seconds if args.seconds is not None else auto.end
         if not seconds > 0:
-            raise ParameterError(f"--automation {args.automation}: the last keyframe is at 0 s; give --seconds")
-        check_render_seconds(seconds, name=f"--automation {args.automation}: the last keyframe's time")
+            raise ParameterError(f"--automation {args.automation}: everything happens at 0 s; give --seconds")
+        check_render_seconds(seconds, name=f"--automation {args.automation}: the last row's time")
     else:
         z = parse_z(args.z, latent=latent, lo=lo, hi=hi) if args.z is not None else [(a + b) / 2 for a, b in zip(lo, hi)]
         notes = info.get("corpus", {}).get("notes_present") or [0]
         try:
-            note = note_index(args.note) if args.note is not None else int(notes[0])
+            note = note_number(args.note if args.note is not None else int(notes[0]))
         except ParameterError:
-            raise ParameterError(f"--note {args.note!r} is not a note; use a name ({', '.join(NOTE_NAMES)}, or flats "
-                                 "like Bb) or a number 0-11") from None
+            raise ParameterError(f"--note {args.note!r} is not a note; give a name with its octave (E4, F#2, Bb3), "
+                                 "a MIDI number (64) or a pitch class (E, 0-11)") from None
+        from manne.synth.controls import NOTE_MAX, NOTE_MIN
+
+        if not NOTE_MIN <= note <= NOTE_MAX:
+            raise ParameterError(f"--note {args.note} is MIDI note {note}; the instrument plays {NOTE_MIN} (A0) to "
+                                 f"{NOTE_MAX} (C8)")
         seconds = args.seconds if args.seconds is not None else RENDER_SECONDS_DEFAULT
 
     import numpy as np
 
     from manne.io.audio import write_wav
     from manne.model.forward import Autoencoder
-    from manne.synth.engine import Engine
+    from manne.synth.automation import perform
+    from manne.synth.instrument import Synth
+    from manne.synth.pitch import note_name
 
     ae = Autoencoder.load(args.model)
-    engine = Engine(ae, sr=ae.analysis.sr, hop_length=args.hop, phase=args.phase, volume=args.volume, seed=args.seed)
-    if auto is not None:
-        y = engine.render_automation(auto, seconds=seconds)
-    else:
-        engine.set_z(z)
-        engine.set_note(note)
-        y = engine.render(seconds)
-    n_fade = min(len(y), int(FADE_OUT_S * engine.sr))
+    synth = Synth(ae, sr=ae.analysis.sr, block=args.hop, method=args.method, volume=args.volume, seed=args.seed)
+    if auto is None:  # one note, struck at 0 and released so that its release ends with the file
+        off = max(seconds / 2, seconds - synth.adsr.release)
+        from manne.synth.automation import Automation, Event
+
+        auto = Automation(np.zeros(1), np.asarray([z], dtype=np.float64),
+                          (Event(0.0, "on", note, args.velocity), Event(off, "off", note)))
+    y = perform(synth, auto, seconds=seconds)
+    n_fade = min(len(y), int(FADE_OUT_S * synth.sr))
     if n_fade:
         y[-n_fade:] *= (0.5 + 0.5 * np.cos(np.pi * np.arange(1, n_fade + 1) / n_fade)).astype(np.float32)
-    write_wav(out, y, sr=engine.sr, force=args.force)  # refuses an existing file unless --force, as checked above
+    write_wav(out, y, sr=synth.sr, force=args.force)  # refuses an existing file unless --force, as checked above
     peak = float(np.abs(y).max()) if len(y) else 0.0
     rms = float(np.sqrt(np.mean(y.astype(np.float64) ** 2))) if len(y) else 0.0
 
     def db(v):
         return f"{20 * math.log10(v):.1f} dBFS" if v > 0 else "silent"
 
-    if auto is not None:
+    if args.automation:
         what = f"automation {args.automation}"
     else:
-        what = f"z={','.join(f'{v:g}' for v in z)} note {NOTE_NAMES[note]}"
-    print(f"wrote {out} ({len(y) / engine.sr:.2f} s, {engine.sr} Hz; {what}; peak {db(peak)}, RMS {db(rms)})")
+        what = f"z={','.join(f'{v:g}' for v in z)} note {note_name(note)}"
+    print(f"wrote {out} ({len(y) / synth.sr:.2f} s, {synth.sr} Hz; {what}; {args.method}; peak {db(peak)}, RMS {db(rms)})")
     return 0

@@ -1,16 +1,25 @@
-"""Keyframed controls: rows of ``time, z1 .. zd, note``, from a CSV file or from code, checked once.
+"""A performance written down: latent keyframes and note events, from a CSV file or from code.
 
-A keyframe sets the latent code and the note at a time in seconds. Between keyframes ``z`` is
-interpolated linearly and the note is held until the next keyframe; before the first keyframe
-and after the last the values are held. :func:`keyframes` checks rows given in code (what
-:meth:`manne.synth.engine.Engine.render_automation` takes), :func:`read_automation` reads a CSV
-file (what ``manne render --automation`` takes) and checks its rows the same way; both return an
-:class:`Automation` of arrays.
+A CSV file has one row per line (a first row whose first cell is not a number is a header; blank
+lines and lines starting with ``#`` are skipped):
 
-A CSV file has one keyframe per row, ``time, z1, .., zd, note`` (a note name such as ``E`` or
-``F#``, or a number 0-11). A first row whose time is not a number is a header; blank lines and
-lines starting with ``#`` are skipped. A damaged file (binary, not UTF-8) fails with one line
-naming it.
+==========================================  ====================================================
+row                                         meaning
+==========================================  ====================================================
+``time, z1, .., zd, note``                  a keyframe: the sliders, and a held note (manne 0.1's
+                                            format; the note is a name with its octave ``E4``, a
+                                            pitch class ``E`` / 0-11 played in octave 4, or a MIDI
+                                            number >= 12). It sounds until the next keyframe's note.
+``time, z, z1, .., zd``                     a keyframe of the sliders only
+``time, on, NOTE[, VELOCITY]``              note-on (velocity 1-127, default 100)
+``time, off, NOTE``                         note-off
+``time, bend, VALUE``                       pitch bend, -1..1 (two semitones)
+``time, pedal, 1|0``                        sustain pedal down or up
+==========================================  ====================================================
+
+Times are seconds, non-decreasing within the keyframes and within the events. Between keyframes
+the sliders are interpolated linearly; before the first and after the last they are held. A
+damaged file (binary, not UTF-8) fails with one line naming it.
 
 NumPy only.
 """
@@ -24,120 +33,168 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from manne.dsp import note_index
 from manne.errors import ParameterError
 from manne.io.files import read_csv_rows
 from manne.synth.limits import check_latent_range
+from manne.synth.pitch import midi_note
 
-__all__ = ["Automation", "keyframes", "read_automation"]
+__all__ = ["Automation", "Event", "keyframes", "parse_rows", "read_automation", "perform", "note_number", "EVENT_KINDS"]
+
+EVENT_KINDS = ("on", "off", "bend", "pedal")
+DEFAULT_OCTAVE = 4
+
+
+class Event(NamedTuple):
+    time: float
+    kind: str  # one of EVENT_KINDS
+    value: float  # the MIDI note (on, off), the bend (-1..1) or the pedal (0, 1)
+    velocity: int = 100
 
 
 class Automation(NamedTuple):
-    """Checked keyframes: ``K >= 1`` rows, times non-decreasing from 0."""
+    """Checked keyframes (``K >= 0``) and note events, times in seconds."""
 
-    times: np.ndarray  # (K,) float64, seconds
+    times: np.ndarray  # (K,) float64
     z: np.ndarray  # (K, latent) float64
-    notes: np.ndarray  # (K,) int64, pitch classes 0-11
+    events: tuple[Event, ...]
 
     @property
     def end(self) -> float:
-        """The time of the last keyframe, in seconds."""
-        return float(self.times[-1])
+        """The time of the last keyframe or event, in seconds."""
+        last = [float(self.times[-1])] if len(self.times) else []
+        return max(last + [e.time for e in self.events] + [0.0])
 
-    def at(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The controls at times ``t`` (n,), seconds: ``z`` (n, latent) interpolated linearly and
-        ``notes`` (n,) held from the latest keyframe at or before each time."""
-        z = np.stack([np.interp(t, self.times, self.z[:, j]) for j in range(self.z.shape[1])], axis=1)
-        i = np.clip(np.searchsorted(self.times, t, side="right") - 1, 0, len(self.notes) - 1)
-        return z, self.notes[i]
+    def z_at(self, t: float | np.ndarray) -> np.ndarray:
+        """The sliders at time(s) ``t``: shape (latent,) or (n, latent), interpolated linearly."""
+        t = np.asarray(t, dtype=np.float64)
+        return np.stack([np.interp(t, self.times, self.z[:, j]) for j in range(self.z.shape[1])], axis=-1)
+
+
+def note_number(cell: Any) -> int:
+    """A MIDI note from ``E4``, ``60``, or a pitch class (``E``, ``Bb``, 0-11, played in octave 4)."""
+    from manne.dsp import note_index
+
+    s = str(cell).strip()
+    if s.lstrip("-").isdigit() and int(s) >= 12:
+        return midi_note(int(s))
+    try:
+        return 12 * (DEFAULT_OCTAVE + 1) + note_index(s)
+    except ParameterError:
+        return midi_note(s)
 
 
 def _columns(latent: int) -> str:
-    return f"time, z1..z{latent}, note ({latent + 2})"
+    return f"time, z1..z{latent}, note ({latent + 2}); or time, z, z1..z{latent}; or time, on|off|bend|pedal, ..."
 
 
-def keyframes(rows: Sequence[Sequence[Any]], *, latent: int, latent_range: Sequence[Sequence[float]] | None = None,
-              source: str | None = None, labels: Sequence[str] | None = None) -> Automation:
-    """Check keyframe rows and return them as arrays.
+def parse_rows(rows: Sequence[Sequence[Any]], *, latent: int, latent_range: Sequence[Sequence[float]] | None = None,
+               source: str | None = None, labels: Sequence[str] | None = None) -> Automation:
+    """Check rows (see the module's docstring) and return them as an :class:`Automation`.
 
-    Parameters
-    ----------
-    rows : sequence of ``(time_s, z_1, ..., z_latent, note)``
-        Times are numbers >= 0 in non-decreasing order; ``note`` is 0-11 or a name.
-    latent : int
-        The model's number of latent neurons.
-    latent_range : array-like, shape (2, latent), optional
-        When given, every ``z`` must lie in it (:func:`manne.synth.limits.check_latent_range`).
-    source : str, optional
-        Where the rows come from (a file name), to begin each message.
-    labels : sequence of str, optional
-        How to name each row in a message (default ``keyframe 1``, ``keyframe 2``, ...).
-
-    Returns
-    -------
-    Automation
+    A keyframe row with a note becomes a keyframe plus the events that hold that note: note-off of
+    the previous keyframe's note and note-on of its own, when the note changes.
 
     Raises
     ------
     ParameterError
-        Naming the keyframe, its value and the rule it breaks.
+        Naming the row, its value and the rule it breaks.
     """
     d = int(latent)
     rows = list(rows)
     head = f"{source}: " if source else ""
     if not rows:
-        raise ParameterError(f"{head}the automation has no keyframes (rows of {_columns(d)})")
+        raise ParameterError(f"{head}the automation is empty (rows of {_columns(d)})")
     lo, hi = latent_range if latent_range is not None else (None, None)
     times: list[float] = []
-    Z, notes = np.empty((len(rows), d), dtype=np.float64), np.empty(len(rows), dtype=np.int64)
+    Z: list[list[float]] = []
+    events: list[Event] = []
+    held: int | None = None
     for i, row in enumerate(rows):
-        where = head + (labels[i] if labels is not None else f"keyframe {i + 1}")
-        row = list(row)
-        if len(row) != d + 2:
-            raise ParameterError(f"{where}: {len(row)} values; expected {_columns(d)}")
+        where = head + (labels[i] if labels is not None else f"row {i + 1}")
+        row = [str(c).strip() if isinstance(c, str) else c for c in row]
         try:
             t = float(row[0])
-            z = [float(v) for v in row[1 : d + 1]]
-        except (TypeError, ValueError) as exc:
-            raise ParameterError(f"{where}: {exc}") from None
+        except (TypeError, ValueError, IndexError):
+            raise ParameterError(f"{where}: the time {row[0] if row else ''!r} is not a number") from None
         if not (math.isfinite(t) and t >= 0):
             raise ParameterError(f"{where}: time {row[0]} must be a number >= 0")
-        if times and t < times[-1]:
-            raise ParameterError(f"{where}: time {t:g} is earlier than the previous keyframe ({times[-1]:g})")
-        for j, v in enumerate(z, start=1):
-            if not math.isfinite(v):
-                raise ParameterError(f"{where}: z{j}={v} must be a finite number")
-        if lo is not None:
-            check_latent_range(z, lo, hi, where=where)
+        kind = str(row[1]).lower() if len(row) > 1 else ""
         try:
-            notes[i] = note_index(row[-1])
-        except ParameterError as exc:
+            if kind in EVENT_KINDS:
+                if events and t < events[-1].time:
+                    raise ParameterError(f"time {t:g} is earlier than the previous event ({events[-1].time:g})")
+                events.append(_event(t, kind, row[2:]))
+                continue
+            z_cells = row[2 : d + 2] if kind == "z" else row[1 : d + 1]
+            if len(row) != d + 2:
+                raise ParameterError(f"{len(row)} values; expected {_columns(d)}")
+            z = [float(v) for v in z_cells]
+            if times and t < times[-1]:
+                raise ParameterError(f"time {t:g} is earlier than the previous keyframe ({times[-1]:g})")
+            for j, v in enumerate(z, start=1):
+                if not math.isfinite(v):
+                    raise ParameterError(f"z{j}={v} must be a finite number")
+            if lo is not None:
+                check_latent_range(z, lo, hi, where="sliders")
+            if kind != "z":
+                note = note_number(row[-1])
+                if note != held:
+                    if held is not None:
+                        events.append(Event(t, "off", held))
+                    events.append(Event(t, "on", note))
+                    held = note
+        except (TypeError, ValueError) as exc:
             raise ParameterError(f"{where}: {exc}") from None
         times.append(t)
-        Z[i] = z
-    return Automation(np.asarray(times, dtype=np.float64), Z, notes)
+        Z.append(z)
+    events.sort(key=lambda e: e.time)  # stable: keyframe notes and event rows keep their order at one time
+    return Automation(np.asarray(times, dtype=np.float64), np.asarray(Z, dtype=np.float64).reshape(-1, d), tuple(events))
+
+
+def _event(t: float, kind: str, cells: Sequence[Any]) -> Event:
+    if kind in ("on", "off"):
+        if not cells or len(cells) > (2 if kind == "on" else 1):
+            raise ParameterError(f"'{kind}' takes a note{' and an optional velocity' if kind == 'on' else ''}")
+        velocity = 100
+        if len(cells) == 2:
+            velocity = int(float(cells[1]))
+            if not 1 <= velocity <= 127:
+                raise ParameterError(f"velocity {cells[1]} must be from 1 to 127")
+        return Event(t, kind, note_number(cells[0]), velocity)
+    if len(cells) != 1:
+        raise ParameterError(f"'{kind}' takes one value")
+    v = float(cells[0])
+    if kind == "bend" and not (math.isfinite(v) and -1 <= v <= 1):
+        raise ParameterError(f"bend {cells[0]} must be from -1 to 1")
+    if kind == "pedal" and v not in (0, 1):
+        raise ParameterError(f"pedal {cells[0]} must be 1 (down) or 0 (up)")
+    return Event(t, kind, v)
+
+
+def keyframes(rows: Sequence[Sequence[Any]], *, latent: int, latent_range: Sequence[Sequence[float]] | None = None,
+              source: str | None = None, labels: Sequence[str] | None = None) -> Automation:
+    """Rows given in code, ``(time_s, z_1, ..., z_latent, note)`` or event rows: :func:`parse_rows`."""
+    return parse_rows(rows, latent=latent, latent_range=latent_range, source=source, labels=labels)
 
 
 def read_automation(path: str | os.PathLike, *, latent: int,
                     latent_range: Sequence[Sequence[float]] | None = None) -> Automation:
     """Read and check an automation CSV file (see the module's docstring for its format).
 
-    A keyframe is named in messages by its number and its cells: ``auto.csv: keyframe 2 (1, 0.1,
-    x, C): could not convert string to float: 'x'``.
+    A row is named in messages by its number and its cells: ``auto.csv: row 2 (1, 0.1, x, C):
+    could not convert string to float: 'x'``.
 
     Raises
     ------
     ParameterError
-        If the file is missing, not CSV text, has no keyframes, or a row breaks a rule.
+        If the file is missing, not CSV text, empty, or a row breaks a rule.
     """
     p = Path(path)
     rows = read_csv_rows(p, error=ParameterError, what="automation file")
     if rows and not _is_number(rows[0][0]):
-        if len(rows[0]) != latent + 2:
-            raise ParameterError(f"{p}: the header has {len(rows[0])} columns; expected {_columns(latent)}")
         rows = rows[1:]
-    labels = [f"keyframe {i} ({', '.join(row)})" for i, row in enumerate(rows, start=1)]
-    return keyframes(rows, latent=latent, latent_range=latent_range, source=str(p), labels=labels)
+    labels = [f"row {i} ({', '.join(row)})" for i, row in enumerate(rows, start=1)]
+    return parse_rows(rows, latent=latent, latent_range=latent_range, source=str(p), labels=labels)
 
 
 def _is_number(s: str) -> bool:
@@ -146,3 +203,41 @@ def _is_number(s: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def perform(synth, automation: Automation, *, seconds: float) -> np.ndarray:
+    """Play ``automation`` on ``synth`` (a :class:`~manne.synth.instrument.Synth`) for ``seconds``.
+
+    Events take effect at the start of the block they fall in (a block is 2.9 ms at the default
+    128 samples); the sliders are set, each block, to their keyframed value at the block's end (the
+    voices crossfade to it across the block).
+
+    Returns
+    -------
+    y : np.ndarray, shape (round(seconds * sr),), float32
+    """
+    sr, B = synth.sr, synth.block
+    n = int(round(seconds * sr))
+    out = np.empty(n, dtype=np.float32)
+    events, k = automation.events, 0
+    keyed = len(automation.times) > 0
+    pos = 0
+    while pos < n:
+        end = (pos + B) / sr
+        while k < len(events) and events[k].time < end:
+            e = events[k]
+            if e.kind == "on":
+                synth.note_on(int(e.value), e.velocity)
+            elif e.kind == "off":
+                synth.note_off(int(e.value))
+            elif e.kind == "bend":
+                synth.pitch_bend(e.value)
+            else:
+                synth.sustain(bool(e.value))
+            k += 1
+        if keyed:
+            synth.set_z(automation.z_at(end))
+        take = min(B, n - pos)
+        out[pos : pos + take] = synth.process(take)
+        pos += take
+    return out

@@ -2,7 +2,7 @@
 
 A multi-threaded BLAS splits a large matrix-vector product over all cores. On a busy machine a
 helper thread may wait for a time slice, which turns a 0.2 ms decode into tens of milliseconds: a
-drop-out. A real-time decode is better off on one thread, so :class:`~manne.synth.engine.Engine`
+drop-out. A real-time decode is better off on one thread, so :class:`~manne.synth.instrument.Synth`
 calls :func:`limit_blas_threads` with its ``blas_threads`` (1 by default) when it is built.
 
 threadpoolctl finds the BLAS libraries loaded in the process (OpenBLAS, MKL, BLIS) on Linux,

@@ -40,6 +40,7 @@ import numpy as np
 
 from manne.errors import ParameterError
 from manne.model.decoder import Decoder
+from manne.synth.blas import limit_blas_threads
 from manne.synth.controls import (BEND_SEMITONES, BLOCK_MAX, BLOCK_MIN, METHODS, NOTE_MAX, NOTE_MIN, Controls,
                                   ControlSide)
 from manne.synth.envelope import ADSR, FAST_RELEASE_S
@@ -56,7 +57,7 @@ __all__ = ["Synth", "METHODS", "BLOCK", "NOTE_MIN", "NOTE_MAX", "BEND_SEMITONES"
 BLOCK = BLOCK_DEFAULT  # samples per block: the granularity of events and of the crossfade to a new spectrum
 DECODE_FMAX = 11025.0  # Hz: harmonics are read up to here (half the bins, half the decode time)
 MAX_DECODES = 2  # classes re-decoded per block while the sliders move (a new note's class is decoded at once)
-TARGET_DBFS = -12.0  # RMS of a note of four full-scale harmonics at velocity 127 and volume 1
+TARGET_DBFS = -6.0  # RMS of a note of four full-scale harmonics at velocity 127 and volume 1 (a note at velocity 100 plays near -19 dBFS RMS)
 PA_CONTINUE = 0
 PA_OUTPUT_UNDERFLOW = 0x4
 
@@ -93,11 +94,15 @@ class Synth(ControlSide):
     volume : float, 0..1
     seed : int, the draw of the harmonics' phases
     limiter : bool
+    method : str, one of :data:`METHODS`
+    n_fft : int, frame length of the inverse-STFT methods (default the model's)
+    hold : bool, hold (drone) mode
+    blas_threads : int or None, cap NumPy's BLAS at this many threads (process-wide); None leaves it
     """
 
     def __init__(self, ae, *, sr: int = 44100, block: int = BLOCK, polyphony: int = POLYPHONY, adsr: ADSR | None = None,
                  volume: float = 0.8, seed: int = 0, limiter: bool = True, max_decodes: int = MAX_DECODES,
-                 method: str = "harmonic", n_fft: int | None = None, hold: bool = False):
+                 method: str = "harmonic", n_fft: int | None = None, hold: bool = False, blas_threads: int | None = 1):
         a = ae.analysis
         if int(sr) != a.sr:
             raise ParameterError(f"sr={sr} differs from the model's analysis rate {a.sr} Hz")
@@ -106,6 +111,8 @@ class Synth(ControlSide):
         if not (isinstance(polyphony, (int, np.integer)) and 1 <= polyphony <= 64):
             raise ParameterError(f"polyphony={polyphony} must be from 1 to 64 voices")
         self._check_method(method)
+        if blas_threads is not None:  # a helper BLAS thread that waits for a time slice is a drop-out
+            limit_blas_threads(blas_threads)
         self.ae, self.sr, self.block = ae, int(sr), int(block)
         self.method, self.hold = method, bool(hold)
         n_fft = int(n_fft or a.n_fft)

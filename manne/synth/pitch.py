@@ -145,3 +145,10 @@ def midi_note(text: str | int) -> int:
     if not 0 <= n <= 127:
         raise ParameterError(f"note={text!r} is MIDI note {n}; MIDI notes are 0 to 127")
     return n
+
+
+def note_name(note: int) -> str:
+    """The name with octave of MIDI ``note``: 60 -> ``C4``, 70 -> ``A#4``."""
+    from manne.dsp import NOTE_NAMES
+
+    return f"{NOTE_NAMES[int(note) % 12]}{int(note) // 12 - 1}"

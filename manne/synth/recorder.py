@@ -3,9 +3,8 @@
 The audio thread only appends each block it outputs to a list (``list.append`` is atomic in
 CPython; no lock, no I/O). :meth:`Recorder.stop` runs on the control thread: it takes the list,
 fades the take's first and last ``fade_s`` seconds (a take that starts or ends mid-waveform would
-click; the instrument fades 5 ms, the engine keeps its takes as played) and writes it as a WAV file
-atomically. If the write fails, the take is kept and the
-recording goes on, so the musician can retry or choose another place.
+click; 5 ms by default) and writes it as a WAV file atomically. If the write fails, the take is
+kept and the recording goes on, so the musician can retry or choose another place.
 """
 
 from __future__ import annotations

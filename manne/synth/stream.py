@@ -1,13 +1,12 @@
-"""Audio output through PortAudio: play an engine (:class:`~manne.synth.engine.Engine`,
-:class:`~manne.synth.instrument.Synth`) on a sound device.
+"""Audio output through PortAudio: play the instrument (:class:`~manne.synth.instrument.Synth`) on a sound device.
 
 PyAudio is imported only when a function here runs, so ``import manne.synth.stream`` is cheap and works
 without it. Without PyAudio, or without any output device, the functions raise
 :class:`~manne.errors.AudioDeviceError`, whose message says how to install it.
 
 Thread contract: PortAudio calls the engine's ``callback`` on its own audio thread; the methods of
-:class:`AudioOut` are for the control thread. See :mod:`manne.synth.engine` and
-:mod:`manne.synth.instrument` for the rules of each side.
+:class:`AudioOut` are for the control thread. See :mod:`manne.synth.instrument` for the rules of
+each side.
 """
 
 from __future__ import annotations
@@ -125,8 +124,8 @@ class AudioOut:
 
     Parameters
     ----------
-    engine : Engine or Synth
-        Its ``callback`` (:meth:`manne.synth.engine.Engine.callback`) fills the buffers; its ``sr`` is the rate.
+    engine : Synth
+        Its ``callback`` (:meth:`manne.synth.instrument.Synth.callback`) fills the buffers; its ``sr`` is the rate.
     device : int or str, optional
         Device index or a (substring of a) name; default the system's default output.
     buffer : int
