@@ -1,23 +1,8 @@
 """A corpus: normalised STFT magnitude frames of a musician's recordings, split by clip.
 
-A :class:`Corpus` holds
-
-===============  =======================  =====================================================
-field            shape, dtype             meaning
-===============  =======================  =====================================================
-``S``            (n_frames, n_bins) f32   magnitude frames, each divided by its own max
-``gain``         (n_frames,) f32          the max each frame was divided by
-``note``         (n_frames,) i8           argmax of the frame's chroma, 0-11 (C=0)
-``clip``         (n_frames,) i32          clip id; a clip is a file or a contiguous segment
-``frame``        (n_frames,) i32          frame index within the source file
-``split``        (n_frames,) i8           0 train, 1 validation, 2 test (constant per clip)
-``clip_source``  (n_clips,) i32           index into ``sources`` of each clip
-``sources``      (n_sources,) str         the audio files, as given
-``meta``         dict                     analysis, split settings, seconds, content hash
-===============  =======================  =====================================================
-
-:func:`build` makes one from audio files (the frames and labels of :mod:`manne.corpus.analysis`,
-the split of :mod:`manne.corpus.split`); :mod:`manne.corpus.fileformat` saves and loads it.
+A :class:`Corpus` holds the arrays of the corpus file, with the shapes and meanings tabled in
+:mod:`manne.corpus.fileformat`; its ``meta`` is a dict (analysis, split settings, seconds, content
+hash) where the file stores JSON.
 """
 
 from __future__ import annotations

@@ -11,6 +11,15 @@ AUGMENTS = ("chroma", "diff", "none")
 SCHEDULES = ("constant", "plateau")
 
 
+LATENT_RANGE_DEFAULT = (0.0, 1.0)  # each latent neuron's slider range when a model stores none (a sigmoid's)
+
+
+def default_latent_range(latent: int) -> list[list[float]]:
+    """The slider range of a model that stores none: :data:`LATENT_RANGE_DEFAULT` for each neuron; shape (2, latent)."""
+    lo, hi = LATENT_RANGE_DEFAULT
+    return [[lo] * int(latent), [hi] * int(latent)]
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture of the autoencoder.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from manne.corpus import Corpus
+from manne.model.config import default_latent_range
 from manne.model.forward import Autoencoder
 
 __all__ = ["evaluate", "latent_range"]
@@ -39,6 +40,6 @@ def latent_range(ae: Autoencoder, corpus: Corpus, idx: np.ndarray) -> list[list[
     """Slider bounds, shape (2, latent): ``[0, 1]`` for a sigmoid bottleneck, else the range of the
     codes of frames ``idx``."""
     if ae.config.bottleneck == "sigmoid" and not ae.config.vae:
-        return [[0.0] * ae.latent, [1.0] * ae.latent]
+        return default_latent_range(ae.latent)
     z = ae.encode(corpus.S[idx], corpus.note[idx], corpus.clip[idx])
     return [z.min(axis=0).tolist(), z.max(axis=0).tolist()]

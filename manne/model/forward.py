@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from manne.model.config import ModelConfig
+from manne.model.config import ModelConfig, default_latent_range
 from manne.corpus.analysis import Analysis
 from manne.dsp import first_order_difference, one_hot
 from manne.errors import CorpusError, ParameterError
@@ -39,7 +39,7 @@ class Autoencoder:
         self.info = info
         lr = info.get("latent_range")
         if lr is None:
-            lr = [[0.0] * config.latent, [1.0] * config.latent]
+            lr = default_latent_range(config.latent)
         self.latent_range = np.asarray(lr, dtype=np.float32)
         self._prepared: Decoder | None = None
 

@@ -17,6 +17,7 @@ import numbers
 from typing import Any, Sequence
 
 from manne.errors import ParameterError
+from manne.model.config import LATENT_RANGE_DEFAULT, default_latent_range  # the model owns its slider range
 
 __all__ = [
     "PHASE_MODES", "PHASE_DEFAULT", "METHODS", "METHOD_DEFAULT", "BLOCK_MIN", "BLOCK_MAX", "BLOCK_DEFAULT",
@@ -44,7 +45,6 @@ VOLUME_DEFAULT = 0.8  # master volume, 0..1
 SMOOTHING_MAX_S = 10.0  # longest z / volume smoothing and note crossfade
 RENDER_SECONDS_DEFAULT = 4.0  # `manne render` without --seconds or automation
 RENDER_SECONDS_MAX = 3600.0  # longest `manne render`
-LATENT_RANGE_DEFAULT = (0.0, 1.0)  # each latent neuron's slider range when a model stores none
 LATENT_TOL = 1e-6  # this far outside its range (times the span, when wider than 1) a latent value still counts as inside
 
 
@@ -133,12 +133,6 @@ def check_render_seconds(seconds: Any, *, name: str = "seconds") -> float:
     if not _is_number(seconds) or not 0.0 < seconds <= RENDER_SECONDS_MAX:
         raise ParameterError(f"{_label(name, seconds)} must be more than 0 and at most {RENDER_SECONDS_MAX:g}")
     return float(seconds)
-
-
-def default_latent_range(latent: int) -> list[list[float]]:
-    """The slider range of a model that stores none: :data:`LATENT_RANGE_DEFAULT` for each neuron; shape (2, latent)."""
-    lo, hi = LATENT_RANGE_DEFAULT
-    return [[lo] * int(latent), [hi] * int(latent)]
 
 
 def check_latent_range(z: Sequence[float], lo: Sequence[float], hi: Sequence[float], *, where: str) -> None:
