@@ -424,3 +424,48 @@ def test_with_a_real_audio_output(xvfb, pulse_device, ae, tiny_model):
     finally:
         win.close()
     assert not win.audio.active
+
+
+def test_a_chord_played_on_the_keys_is_heard_as_a_chord(xvfb, pulse_null_sink, pulse_device, ae, tiny_model, tmp_path):
+    """Keys A D G held under Xvfb, played through a real stream into the PulseAudio null sink and
+    captured with ``parec``: the capture holds C4, E4 and G4 at their exact pitches, then silence
+    once the keys are released."""
+    import tkinter as tk
+
+    from manne.gui.window import SynthWindow
+    from manne.synth.instrument import Synth
+    from manne.synth.stream import AudioOut
+
+    sr = 44100
+    engine = Synth(ae, sr=ae.analysis.sr)
+    audio = AudioOut(engine, device=pulse_device, buffer=1024)
+    root = tk.Tk(className="manne")
+    win = SynthWindow(root, ae, tiny_model, engine=engine, audio=audio, device=pulse_device, buffer=1024)
+    capture = tmp_path / "capture.f32"
+    rec = subprocess.Popen(["parec", "-d", "null.monitor", "--format=float32le", f"--rate={sr}", "--channels=1",
+                            "--latency-msec=20", str(capture)], env=pulse_null_sink, stderr=subprocess.PIPE)
+    try:
+        win.toggle_play()
+        focus(win)
+        pump(win, 0.5)
+        xdotool("keydown", "a", "keydown", "d", "keydown", "g")
+        pump(win, 1.5)
+        xdotool("keyup", "a", "keyup", "d", "keyup", "g")
+        pump(win, 1.0)
+    finally:
+        rec.terminate()
+        rec.communicate(timeout=10)
+        win.close()
+    y = np.fromfile(capture, dtype=np.float32)
+    loud = np.flatnonzero(np.abs(y) > 1e-3)
+    assert len(loud), "the capture is silent"
+    chord = y[loud[0] + sr // 4 : loud[0] + sr]  # the held chord, past its attack
+    spec = np.abs(np.fft.rfft(chord * np.hanning(len(chord))))
+    f = np.fft.rfftfreq(len(chord), 1 / sr)
+    for hz in (261.63, 329.63, 392.0):
+        near = np.abs(f - hz) < 3
+        assert spec[near].max() > 0.05 * spec.max(), f"{hz} Hz missing from the chord"
+        peak = f[near][np.argmax(spec[near])]
+        assert abs(1200 * np.log2(peak / hz)) < 10
+    assert np.abs(y[loud[-1] + 1 :]).max(initial=0.0) < 1e-3 and len(y) - loud[-1] > sr // 4  # released: silence
+    assert engine.underruns == 0
