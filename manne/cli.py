@@ -3,20 +3,33 @@
 Each command module defines ``add_parser(subparsers)`` and ``run(args) -> int`` and imports its
 heavy dependencies (TensorFlow, Tk, PyAudio, matplotlib) inside ``run`` only, so ``manne --help``
 and argument errors answer at once. A :class:`~manne.errors.ManneError` prints one line to stderr
-and exits with status 2; ``--debug`` shows the traceback instead. Ctrl-C exits with status 130.
+and exits with status 2; ``--debug`` shows the traceback instead; an ``OSError`` (a full disk, a
+folder that cannot be written: every ``-o`` is checked before the command starts) prints the
+system's words naming the path and exits with status 1. Ctrl-C exits with status 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 import traceback
 
 from manne import __version__
 from manne.errors import ManneError
+from manne.io.files import check_writable
 
-COMMANDS = ("corpus", "train", "evaluate", "synth", "render", "devices", "plot", "mesh", "experiments", "bench")
+# module names in manne.commands, in help order (a module may name its subcommand otherwise: midi_ports -> midi-ports)
+COMMANDS = ("corpus", "train", "evaluate", "synth", "render", "devices", "midi_ports", "plot", "mesh", "experiments",
+            "landmarks", "map", "morph", "transfer", "descriptors", "follow", "bench")
+
+
+# what to do about the system errors a user meets most (the output itself is never left half written)
+_HINTS = {errno.ENOSPC: "; free some space and run it again",
+          errno.EDQUOT: "; free some space and run it again",
+          errno.EFBIG: "; the file is larger than this system allows (see `ulimit -f`)"}
 
 
 def _modules():
@@ -45,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "output", None):  # every -o: a folder that cannot take it fails now, not after the work
+            check_writable(args.output, folder=os.path.isdir(args.output))
         return int(args.run(args) or 0)
     except ManneError as exc:
         if args.debug:
@@ -58,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"manne {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        hint = _HINTS.get(exc.errno, "")
+        print(f"manne {args.command}: error: {where}{exc.strerror or exc}{hint}", file=sys.stderr)
         return 1
 
 

@@ -8,7 +8,8 @@
 #                                                                             -> corpora/synth1.npz
 # 3. train the paper's 8-neuron model (sigmoid bottleneck, chroma augmentation, skip) with the
 #    default (fast) schedule, store float16 NumPy weights, and drop the Keras file and the
-#    checkpoint so the bundled directory stays small               -> trained/default/
+#    checkpoint so the bundled directory stays small; training also writes landmarks.json (where
+#    each program sits in the timbre space)                           -> trained/default/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python

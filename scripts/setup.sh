@@ -13,9 +13,10 @@ mode="${1:-play}"; shift || true
 case "$mode" in play|test|install) ;; *) echo "usage: bash scripts/setup.sh [play|test|install] [args...]" >&2; exit 2;; esac
 
 # gcc and python3-dev build PyAudio (it has no Linux wheels); FluidSynth and FluidR3 render the demo
-# corpora (scripts/) and the tests' real instrument recordings.
+# corpora (scripts/) and the tests' real instrument recordings; JACK (jackd2, its dummy driver) gives the MIDI
+# tests a virtual port where the kernel has no ALSA sequencer.
 apt_pkgs=(portaudio19-dev libsndfile1 gcc python3-dev python3-venv python3-tk)
-[ "$mode" = test ] && apt_pkgs+=(fluidsynth fluid-soundfont-gm xvfb xdotool imagemagick pulseaudio pulseaudio-utils libasound2-plugins)
+[ "$mode" = test ] && apt_pkgs+=(fluidsynth fluid-soundfont-gm xvfb xdotool imagemagick pulseaudio pulseaudio-utils libasound2-plugins jackd2)
 brew_pkgs="portaudio libsndfile python-tk"; [ "$mode" = test ] && brew_pkgs="$brew_pkgs fluid-synth"
 
 if [ "$(uname)" = Darwin ]; then
@@ -54,13 +55,22 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; th
 fi
 "$PY" -c 'import tkinter' 2>/dev/null || echo "warning: this Python has no tkinter; the synth window needs it (apt-get install python3-tk / brew install python-tk)" >&2
 
+# The stamp names what is installed: "<setup.py hash>-test" (manne with the audio, control and test
+# extras: everything play and install need too) or "<hash>-play" (play and install are one install).
 stamp=.venv/.manne-installed
-want="$("$PY" -c 'import hashlib; print(hashlib.sha1(open("setup.py", "rb").read()).hexdigest())')-$mode"
+hash="$("$PY" -c 'import hashlib; print(hashlib.sha1(open("setup.py", "rb").read()).hexdigest())')"
+want="$hash-$mode"; [ "$mode" = install ] && want="$hash-play"
 if [ ! -x .venv/bin/python ]; then
   echo "creating .venv"
   "$PY" -m venv .venv
+  rm -f "$stamp"
 fi
-if [ ! -f "$stamp" ] || ! grep -qx -- "$want" "$stamp"; then
+installed=no
+case "$(cat "$stamp" 2>/dev/null || true)" in
+  "$hash-test") installed=yes ;;
+  "$hash-play"|"$hash-install") [ "$mode" != test ] && installed=yes ;;
+esac
+if [ "$installed" = no ]; then
   echo "installing manne and its Python packages into .venv (TensorFlow is large; a first install takes a few minutes)"
   .venv/bin/python -m pip install -q --upgrade pip
   if [ "$mode" = test ]; then
@@ -69,6 +79,8 @@ if [ ! -f "$stamp" ] || ! grep -qx -- "$want" "$stamp"; then
     .venv/bin/python -m pip install -q -e .
     # without PyAudio the synth still opens (it says there is no audio output) and renders to WAV
     .venv/bin/python -m pip install -q "pyaudio>=0.2.13" || echo "warning: PyAudio did not install (PortAudio headers and a C compiler are needed); the synth will only render to WAV" >&2
+    # MIDI and OSC in (manne synth --midi / --osc); without them the synth plays from the window only
+    .venv/bin/python -m pip install -q -e ".[control]" || echo "warning: mido/python-rtmidi/python-osc did not install; --midi and --osc will say so" >&2
   fi
   echo "$want" > "$stamp"
 fi

@@ -7,6 +7,9 @@ trains in seconds; session scope lets every test module reuse it.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +44,28 @@ def write_tones(folder: Path, pitches, *, seconds: float = 1.0, sr: int = SR) ->
 SCALE = [48, 50, 52, 53, 55, 57, 59, 60, 62, 64, 65, 67, 69, 71, 72]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_settings(tmp_path_factory):
+    """The musician's settings file and output folder live in a temporary folder for the session."""
+    import json
+
+    folder = tmp_path_factory.mktemp("user")
+    path = folder / "settings.json"
+    path.write_text(json.dumps({"output_folder": str(folder / "out")}), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MANNE_CONFIG", str(path))
+        yield path
+
+
+@pytest.fixture(scope="session")
+def default_ae():
+    """The bundled default model (trained/default), as the synth loads it."""
+    from manne.commands.synth import default_model_dir
+    from manne.model.forward import Autoencoder
+
+    return Autoencoder.load(default_model_dir())
+
+
 @pytest.fixture(scope="session")
 def tone_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("tones")
@@ -71,6 +96,33 @@ def tiny_model(tiny_corpus, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def bright_dir(tmp_path_factory) -> Path:
+    """Tones of known brightness in two folders: ``dark/`` (a sine) and ``bright/`` (12 harmonics)."""
+    d = tmp_path_factory.mktemp("brightness")
+    for name, harmonics in (("dark", 1), ("bright", 12)):
+        (d / name).mkdir()
+        for midi in (48, 52, 55, 60, 64, 67):
+            sf.write(d / name / f"{name}_{midi}.wav", tone(midi, 1.0, harmonics=harmonics, decay=0.2), SR)
+    return d
+
+
+@pytest.fixture(scope="session")
+def bright_model(bright_dir, tmp_path_factory) -> Path:
+    """A 2-neuron model of :func:`bright_dir` (its corpus is ``corpus.npz`` beside the model folder)."""
+    from manne.corpus import build, load_corpus, save
+    from manne.model.config import ModelConfig, TrainConfig
+    from manne.model.train import train
+
+    root = tmp_path_factory.mktemp("bright")
+    corpus = root / "corpus.npz"
+    save(build([bright_dir], val=0.15, test=0.1, split_mode="segment", progress=False), corpus)
+    out = root / "model"
+    train(load_corpus(corpus), str(corpus), out, model_cfg=ModelConfig(latent=2, max_width=64),
+          train_cfg=TrainConfig(epochs=40, batch=64, lr=2e-3), progress=False)
+    return out
+
+
 # ---- a private PulseAudio server (audio output tests) ------------------------------------------
 
 def _pulse_env(runtime) -> dict:
@@ -89,10 +141,6 @@ def pulse_null_sink(tmp_path_factory):
     null.monitor`` records it. Without PulseAudio the test fails with the install command: a
     missing package must not pass as a skip.
     """
-    import shutil
-    import subprocess
-    import time
-
     missing = [tool for tool in ("pulseaudio", "pactl", "parec") if shutil.which(tool) is None]
     if missing:
         pytest.fail(f"{', '.join(missing)} not found: the audio output tests need PulseAudio; install it with "
@@ -139,3 +187,81 @@ def pulse_device(pulse_null_sink) -> str:
         if name in names:
             return name
     pytest.fail(f"PortAudio shows no 'pulse' or 'default' device (install libasound2-plugins); it shows {names}")
+
+
+@pytest.fixture(scope="session")
+def xvfb():
+    """A private X display (``Xvfb -displayfd``), exported as DISPLAY for the session's tests."""
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        pytest.fail("Xvfb is missing: the GUI tests need it (install with `bash scripts/setup.sh test`, apt package xvfb)")
+    for tool in ("xdotool", "import"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: install with `bash scripts/setup.sh test` (apt packages xdotool, imagemagick)")
+    r, w = os.pipe()
+    proc = subprocess.Popen([exe, "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(w)
+    number = b""
+    deadline = time.monotonic() + 20
+    with os.fdopen(r, "rb") as fh:
+        while not number.endswith(b"\n") and time.monotonic() < deadline:
+            chunk = fh.read(1)
+            if not chunk:
+                break
+            number += chunk
+    if not number.strip():
+        proc.kill()
+        pytest.fail(f"Xvfb did not start (exit status {proc.poll()})")
+    display = f":{int(number)}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DISPLAY", display)
+        mp.delenv("WAYLAND_DISPLAY", raising=False)
+        yield display
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+# ---- a private JACK server (MIDI port tests) ----------------------------------------------------
+
+@pytest.fixture(scope="session")
+def jack_server(tmp_path_factory):
+    """A private JACK server (``jackd -d dummy``: no sound card needed), exported as ``JACK_DEFAULT_SERVER``
+    for the session. JACK gives the MIDI tests virtual ports where the kernel has no ALSA sequencer.
+    Without jackd the test fails with the install command: a missing package must not pass as a skip."""
+    import uuid
+
+    exe = shutil.which("jackd")
+    if exe is None:
+        pytest.fail("jackd is missing: the MIDI port tests need JACK; install with `bash scripts/setup.sh test` "
+                    "(apt package jackd2)")
+    pytest.importorskip("rtmidi", reason="the test extra installs python-rtmidi: pip install -e '.[test]'")
+    import rtmidi
+
+    name = f"manne-test-{uuid.uuid4().hex[:8]}"
+    log = tmp_path_factory.mktemp("jack") / "jackd.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen([exe, "--no-realtime", "-n", name, "-d", "dummy", "-r", "44100", "-p", "256"],
+                                env={**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}, stdout=fh, stderr=fh)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JACK_DEFAULT_SERVER", name)
+        mp.setenv("JACK_NO_START_SERVER", "1")
+        deadline = time.monotonic() + 15
+        while proc.poll() is None:
+            try:
+                rtmidi.MidiIn(rtmidi.API_UNIX_JACK).delete()
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    break
+                time.sleep(0.1)
+        if proc.poll() is not None:
+            pytest.fail(f"jackd did not start: {log.read_text(errors='replace')[-500:]}")
+        yield name
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

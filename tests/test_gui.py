@@ -9,10 +9,10 @@ Tk loop is pumped with ``root.update()`` between actions.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 from tkinter import filedialog
 
 import numpy as np
@@ -21,39 +21,6 @@ import soundfile as sf
 
 from manne.cli import main as cli_main
 from manne.errors import ParameterError
-
-
-@pytest.fixture(scope="session")
-def xvfb():
-    """A private X display (``Xvfb -displayfd``), exported as DISPLAY for the session's tests."""
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        pytest.fail("Xvfb is missing: the GUI tests need it (install with `bash scripts/setup.sh test`, apt package xvfb)")
-    for tool in ("xdotool", "import"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: install with `bash scripts/setup.sh test` (apt packages xdotool, imagemagick)")
-    r, w = os.pipe()
-    proc = subprocess.Popen([exe, "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    number = b""
-    deadline = time.monotonic() + 20
-    with os.fdopen(r, "rb") as fh:
-        while not number.endswith(b"\n") and time.monotonic() < deadline:
-            chunk = fh.read(1)
-            if not chunk:
-                break
-            number += chunk
-    if not number.strip():
-        proc.kill()
-        pytest.fail(f"Xvfb did not start (exit status {proc.poll()})")
-    display = f":{int(number)}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DISPLAY", display)
-        mp.delenv("WAYLAND_DISPLAY", raising=False)
-        yield display
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +102,9 @@ def test_keyboard_and_slider_drive_the_engine(window):
     xdotool("keydown", "d")  # A W S E D ... = C C# D D# E: "d" holds E4
     pump(win)
     assert held(engine) == [64]
-    assert win.note_var.get() == 4 and win.note_buttons[4].instate(["selected"])
-    assert not win.note_buttons[0].instate(["selected"])
+    assert win.note_var.get() == 4
+    pump(win, 0.12)  # a poll lights the held key on the piano
+    assert win.piano.held == {64} and win.piano.canvas.itemcget("k64", "fill") == win.piano.WHITE_HELD
     xdotool("keyup", "d")
     pump(win)
     assert held(engine) == []  # released: the note's release fades it out
@@ -167,7 +135,7 @@ def test_keyboard_and_slider_drive_the_engine(window):
     drag_slider(win, win.sliders[0], target)
     assert engine.controls.z[0] == pytest.approx(target, abs=0.03 * (hi[0] - lo[0]))
     assert engine.controls.z[0] == pytest.approx(win.z[0])
-    assert win.value_labels[0].cget("text") == f"{win.z[0]:.3f}"
+    assert win.value_labels[0].cget("text") == f"{100 * (win.z[0] - lo[0]) / (hi[0] - lo[0]):.0f}" == "90"
     assert engine.controls.z[1] == pytest.approx((lo[1] + hi[1]) / 2)  # the other neuron did not move
 
     # the top of a slider is the maximum
@@ -197,24 +165,67 @@ def test_keyboard_and_slider_drive_the_engine(window):
     assert not win.playing
 
 
-def test_absent_notes_marked_but_playable(window):
-    present = set(window.ae.notes_present)
+def press_key(win, note: int, *, down: bool = True) -> None:
+    """Move the mouse onto the piano key of MIDI ``note`` and press (or release) it (real X events)."""
+    x0, y0, x1, y1 = win.piano.key_box(note)
+    c = win.piano.canvas
+    y = (y0 + y1) / 2 if note % 12 in (1, 3, 6, 8, 10) else y1 - 8
+    xdotool("mousemove", "--sync", str(round(c.winfo_rootx() + (x0 + x1) / 2)), str(round(c.winfo_rooty() + y)))
+    xdotool("mousedown" if down else "mouseup", "1")
+    pump(win)
+
+
+def test_piano_keys_play_and_absent_notes_are_dimmed_but_playable(window):
+    win = window
+    present = set(win.ae.notes_present)
     assert len(present) < 12, "the tiny corpus should leave some pitch classes out"
-    for i, b in enumerate(window.note_buttons):
-        assert b.cget("style") == ("Note.Toolbutton" if i in present else "Absent.Note.Toolbutton")
-    absent = min(set(range(12)) - present)
-    button = window.note_buttons[absent]
-    x, y = button.winfo_rootx() + button.winfo_width() // 2, button.winfo_rooty() + button.winfo_height() // 2
-    xdotool("mousemove", "--sync", str(x), str(y))
+    p = win.piano
+    for note in p.notes:
+        black = note % 12 in (1, 3, 6, 8, 10)
+        want = (p.BLACK_ABSENT if black else p.WHITE_ABSENT) if note % 12 not in present else (p.BLACK if black else p.WHITE)
+        assert p.canvas.itemcget(f"k{note}", "fill") == want, note
+    assert list(p.notes)[0] == 48 and len(p.notes) == 37  # C3 to C6 around the keys' octave
+    press_key(win, 62)
+    assert held(win.engine) == [62]
+    press_key(win, 62, down=False)
+    assert held(win.engine) == []
+    absent = 60 + min(set(range(12)) - present)
+    press_key(win, absent)
+    assert held(win.engine) == [absent]  # the key plays while pressed ...
+    (voice,) = win.engine.bank.held()
+    assert voice.pitch_class == win.engine.class_of[absent % 12] != absent % 12  # ... with the nearest class the model knows
+    press_key(win, absent, down=False)
+    assert held(win.engine) == []
+    assert "not in the corpus" in win.notes_hint.cget("text")
+
+
+def test_dragging_on_the_xy_pad_moves_the_sliders(window):
+    win = window
+    pad = win.pad
+    assert win.plane.labels == ("z1", "z2")  # a two-neuron model: the pad is its whole latent plane
+    lo, hi = np.asarray(win.ae.latent_range, dtype=float)
+    x0, y0 = pad.to_canvas(0.5, 0.5)
+    x1, y1 = pad.to_canvas(0.8, 0.2)
+    rx, ry = pad.canvas.winfo_rootx(), pad.canvas.winfo_rooty()
+    xdotool("mousemove", "--sync", str(round(rx + x0)), str(round(ry + y0)))
     xdotool("mousedown", "1")
-    pump(window)
-    assert held(window.engine) == [60 + absent]  # the button plays while pressed ...
-    (voice,) = window.engine.bank.held()
-    assert voice.pitch_class == window.engine.class_of[absent] != absent  # ... with the nearest class the model knows
+    for f in (0.5, 1.0):
+        xdotool("mousemove", "--sync", str(round(rx + x0 + f * (x1 - x0))), str(round(ry + y0 + f * (y1 - y0))))
+        pump(win, 0.05)
     xdotool("mouseup", "1")
-    pump(window)
-    assert held(window.engine) == []
-    assert "not in corpus" in window.notes_hint.cget("text")
+    pump(win)
+    want = lo + np.array([0.8, 0.2]) * (hi - lo)
+    assert win.z == pytest.approx(want, abs=0.02 * float(np.max(hi - lo)))
+    assert win.engine.controls.z == pytest.approx(win.z)
+    assert [s.get() for s in win.sliders] == pytest.approx(list(win.z))
+    # and a slider moves the pad's cursor
+    win.set_z(lo)
+    assert (pad.u, pad.v) == pytest.approx((0.0, 0.0))
+    # the background shows brightness for the note; none takes it away
+    assert len(pad.canvas.find_withtag("bg")) > 100 and "brightness" in pad.caption
+    win.pad_map_var.set("none")
+    win._pad_plane_changed()
+    assert pad.values is None
 
 
 def test_no_audio_status_and_screenshot(window, tmp_path):
@@ -226,23 +237,32 @@ def test_no_audio_status_and_screenshot(window, tmp_path):
     assert win.play_button.instate(["disabled"]) and win.record_button.instate(["disabled"])
     assert win.root.title() == f"manne — {win.model_name}"
     assert len(win.spectrum.points) > 20  # the decoded spectrum is drawn even without audio
-    assert win.root.winfo_width() >= 720 and win.root.winfo_height() >= 520
+    assert win.root.winfo_width() >= 900 and win.root.winfo_height() >= 600
+    for widget in (win.piano.canvas, win.pad.canvas, win.meter.canvas, win.spectrum.canvas, *win.sliders):
+        assert widget.winfo_ismapped() and widget.winfo_width() > 10, widget
     shot = tmp_path / "manne_gui.png"
     subprocess.run(["import", "-window", "root", str(shot)], check=True, timeout=30)
     assert shot.stat().st_size > 10_000
 
 
-def test_spectrum_follows_engine_while_playing(window):
+def test_spectrum_and_meter_show_what_is_played(window):
     win, engine = window, window.engine
     engine.note_on(69, 100)
-    engine.callback(None, 1024, None, 0)  # what PyAudio's thread does
+    for _ in range(6):
+        engine.callback(None, 1024, None, 0)  # what PyAudio's thread does
     win.playing = True  # as if the stream were running
     S = win.spectrum_now()
-    np.testing.assert_array_equal(S, engine.spectrum())
-    assert np.flatnonzero(S)[0] == 41  # A4's harmonics: 440 Hz is bin 40.9, nothing below it
+    a = win.ae.analysis
+    w = np.hanning(a.n_fft)
+    np.testing.assert_allclose(S, np.abs(np.fft.rfft(engine.tap.recent(a.n_fft) * w)) / (w.sum() / 2), rtol=1e-4, atol=1e-7)
+    f = np.argmax(S) * a.sr / a.n_fft  # the loudest partial is a harmonic of A4 = 440 Hz
+    assert abs(f / 440 - round(f / 440)) < 0.03 and round(f / 440) >= 1
     pts = win.spectrum.update(S)
     assert pts.shape[1] == 2 and np.all(np.diff(pts[:, 0]) > 0)  # left to right on the log axis
+    pump(win, 0.12)
+    assert -40 < win.meter.held_db < 0 and win.meter.text.endswith("dB")
     win.playing = False
+    engine.all_notes_off()
 
 
 def test_close_while_recording_finishes_the_wav(window, tmp_path):
@@ -278,11 +298,18 @@ def pump_until_closed(win) -> None:
 
 
 def test_render_to_wav(window, tmp_path, monkeypatch):
+    from manne.io.settings import output_folder
+
     path = tmp_path / "render.wav"
-    monkeypatch.setattr(filedialog, "asksaveasfilename", lambda **kw: str(path))
+    asked = []
+    monkeypatch.setattr(filedialog, "asksaveasfilename", lambda **kw: asked.append(kw) or str(path))
+    before = output_folder()
+    assert before != Path.cwd()
     win = window
     win.seconds_var.set("1")
     win.render_dialog()
+    assert asked[0]["initialdir"] == str(before)  # the musician's folder, never the working folder
+    assert output_folder() == tmp_path.resolve()  # ... and the folder chosen is offered next time
     assert win.render_button.instate(["disabled"])
     win.rendering.join(timeout=60)
     pump(win, 0.2)

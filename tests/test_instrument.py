@@ -12,21 +12,15 @@ import pytest
 from manne.errors import ParameterError
 from manne.synth.envelope import FAST_RELEASE_S
 from manne.synth.instrument import BLOCK, METHODS, Synth, nearest_present
-from manne.synth.pitch import midi_hz
+from manne.synth.pitch import cents, midi_hz
 
 SR = 44100
 
 
 @pytest.fixture(scope="module")
-def ae():
-    from manne.commands.synth import default_model_dir
-    from manne.model.forward import Autoencoder
-
-    return Autoencoder.load(default_model_dir())
-
-
-def cents(f: float, note: int) -> float:
-    return 1200.0 * np.log2(f / midi_hz(note))
+def ae(default_ae):
+    """The bundled default model."""
+    return default_ae
 
 
 def yin_hz(y: np.ndarray, *, fmin: float = 30.0, fmax: float = 4200.0) -> float:

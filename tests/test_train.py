@@ -133,7 +133,7 @@ def test_ctrl_c_keeps_the_best_model_and_resume_continues(tiny_corpus, tmp_path)
     cmd = [sys.executable, "-m", "manne.cli", "train", str(tiny_corpus), "-o", str(out), "--latent", "2",
            "--max-width", "64", "--epochs", "2000", "--batch", "32", "--patience", "0", "-q"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    best = out / "checkpoint" / "best.weights.h5"  # written at the first epoch's end
+    best = out / "checkpoint" / "best.json"  # written at the first epoch's end, after the best weights
     deadline = time.time() + 120
     while time.time() < deadline and not best.exists():
         time.sleep(0.1)

@@ -1,23 +1,26 @@
-"""``manne bench synth [MODEL_DIR]``: real-time figures of the synthesis engine.
+"""``manne bench synth [MODEL_DIR]``: the instrument's real-time figures.
 
-Measures, for one model and one synthesis hop:
+Measures :class:`manne.synth.instrument.Synth` (blocks of 128 samples, 8 voices) for one model, on
+one BLAS thread as the live synth runs (:mod:`manne.synth.blas`), with the functions of
+:mod:`manne.benchmarks.figures`:
 
-- the compute time per hop (decode, phase, inverse FFT, overlap-add, gain, limiter) against the
-  hop's duration, median and 99th percentile: ``z`` moving with a decode every hop
-  (``control_hop = hop``, the old worst case); ``z`` moving at the default control rate (one decode
-  per control hop, the hops between interpolated), amortised: the time of the hops of one control
-  hop divided by their number, synthesised as one block of ``control_hop`` samples (the default
-  512-sample buffer is one default control hop; this line carries the goal) and hop by hop;
-  ``z`` still (the cached magnitude). ``z`` gets a new target before each timed call; ``set_z``
-  itself runs on the control thread and is not timed;
-- the decoder's matmul chain alone, single code and batched;
-- offline render speed as a multiple of real time, with ``z`` still and with ``z`` moving;
-- the time from launching a Python process to its first block of audio;
-- the same frames through Keras ``predict``: the model directory's ``model.keras`` when it has one,
-  otherwise a decoder rebuilt with :func:`manne.model.network.build` from ``config.json`` and given the
-  Dense weights of ``weights.npz``.
+1. the compute time of a block, median and 99th percentile, in ms and as a share of the block's
+   duration: 1 and 8 voices sounding, sliders still and sliders moving (a new ``z`` before every
+   block), for each method; what a moving slider costs per pitch class;
+2. offline render speed (x real time) with 1 and 8 voices, sliders still;
+3. launch to first sound: a fresh Python process imports, loads the model, builds a Synth, plays C4
+   and makes its first audible 256-sample block (median of several launches, and its parts);
+4. the response to a slider jump: samples until the output is 90 % of the way to the new sound,
+   median and worst over jump instants spread across one hop of the method; the inverse-STFT
+   methods at the model's frame length and at 1024;
+5. the tone of a held C4: the 20 ms RMS envelope's largest deviation from its mean, the energy share
+   below 20 Hz, and the spectral convergence between the harmonics the voice intends and the
+   output's STFT;
+6. the NumPy decoder against Keras ``predict`` on one frame: ``model.keras`` when the directory has
+   one, otherwise a decoder built from ``config.json`` and given the weights of ``weights.npz``.
 
-Goals: per-hop median < 0.2 ms at the default settings, render >= 300x real time, first sound < 2 s.
+Targets: 8 voices under 25 % of the block at p99; first sound within 0.5 s; the harmonic method's
+response within 10 ms. ``--json`` prints every figure as JSON, or writes them to a file.
 """
 
 from __future__ import annotations
@@ -25,359 +28,273 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from manne.synth.limits import CONTROL_HOP, CONTROL_HOP_MAX, HOP_DEFAULT, HOP_MAX, HOP_MIN, check_control_hop, check_hop
+from manne.errors import ParameterError
+from manne.synth.limits import METHODS
 
 DEFAULT_MODEL = Path("trained/default")
-GOAL_HOP_MS = 0.2
-GOAL_RENDER_X = 300.0
-GOAL_FIRST_S = 2.0
-
-_FIRST_SOUND = """
-import sys, time, json
-t0 = time.time()
-from manne.model.forward import Autoencoder
-from manne.synth.engine import Engine
-ae = Autoencoder.load(sys.argv[1])
-t1 = time.time()
-engine = Engine(ae)
-y = engine.process(512)
-t2 = time.time()
-print(json.dumps({"loaded": t1, "first": t2, "imported": t0, "n": len(y)}))
-"""
+DEFAULT_METHODS = ("harmonic", "coherent", "noise", "rtpghi")
+TARGET_LOAD = 0.25  # 8 voices: p99 block time / block duration
+TARGET_FIRST_S = 0.5
+TARGET_RESPONSE_MS = 10.0  # the harmonic method
+SHORT_N_FFT = 1024  # the inverse-STFT methods' fast-response frame length
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("synth", help="real-time synth benchmark (per-hop time, render speed, start-up)",
-                       description="Per-hop compute time against the hop's duration, offline render speed, time to "
-                       "first sound, and the NumPy decoder against Keras predict.")
+    p = sub.add_parser("synth", help="instrument benchmark: block cost, render speed, first sound, response, tone",
+                       description="The instrument's figures: per-block compute time against the block's duration, "
+                       "offline render speed, launch to first sound, response to a slider jump, the tone of a held "
+                       "note, and the NumPy decoder against Keras predict.")
     p.add_argument("model", nargs="?", metavar="MODEL_DIR", help=f"model directory (default {DEFAULT_MODEL})")
-    p.add_argument("--hop", type=int, default=HOP_DEFAULT,
-                   help=f"synthesis hop in samples, {HOP_MIN}..{HOP_MAX} (default {HOP_DEFAULT})")
-    p.add_argument("--control-hop", type=int, default=None,
-                   help=f"samples between decodes while z moves, a multiple of --hop up to {CONTROL_HOP_MAX} (default: "
-                   f"the engine's, {CONTROL_HOP} rounded up to a multiple of --hop)")
-    p.add_argument("--hops", type=int, default=3000, help="hops to time (default 3000)")
-    p.add_argument("--seconds", type=float, default=20.0, help="length of the render test (default 20 s)")
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(DEFAULT_METHODS), metavar="METHOD",
+                   help=f"synthesis methods to measure, of {', '.join(METHODS)} (default {' '.join(DEFAULT_METHODS)})")
+    p.add_argument("--blocks", type=int, default=2000, help="blocks timed per cost figure (default 2000, at least 100)")
+    p.add_argument("--seconds", type=float, default=10.0, help="length of each render (default 10 s)")
+    p.add_argument("--launches", type=int, default=5, help="fresh processes timed to first sound (default 5)")
+    p.add_argument("--offsets", type=int, default=8, help="slider-jump instants per response figure (default 8)")
     p.add_argument("--no-keras", action="store_true", help="skip the Keras comparison (TensorFlow start-up is slow)")
-    p.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    p.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                   help="print every figure as JSON after the table, or write them to PATH")
     return p
 
 
-def _stats(ts) -> tuple[float, float]:
-    import numpy as np
+def _check(args) -> Path:
+    """Check the arguments before anything heavy loads; the model directory to measure."""
+    if args.model is None and not DEFAULT_MODEL.is_dir():
+        raise ParameterError(f"no model given and {DEFAULT_MODEL} does not exist; pass MODEL_DIR "
+                             "(e.g. `manne bench synth trained/NAME`)")
+    for name, value, least in (("--blocks", args.blocks, 100), ("--launches", args.launches, 1),
+                               ("--offsets", args.offsets, 1)):
+        if value < least:
+            raise ParameterError(f"{name} {value} must be at least {least}")
+    if not (args.seconds > 0 and args.seconds < 3600):
+        raise ParameterError(f"--seconds {args.seconds} must be between 0 and 3600")
+    if args.json not in (None, "-"):
+        out = Path(args.json)
+        if out.is_dir():
+            raise ParameterError(f"--json {out} is a directory; give a file name")
+        if not out.parent.is_dir():
+            raise ParameterError(f"--json {out}: the folder {out.parent} does not exist")
+    return Path(args.model) if args.model is not None else DEFAULT_MODEL
 
-    a = np.asarray(ts) * 1e3
-    return float(np.median(a)), float(np.percentile(a, 99))
 
-
-def _time_calls(fn, n: int, *, per: int = 1, setup=None) -> tuple[float, float, tuple[float, float]]:
-    """Median and p99 wall-clock ms of ``fn(i)`` for i < n, and median and p99 CPU ms of this thread.
-
-    ``per``: the calls each do this many units of work (hops); the times are divided by it.
-    ``setup(i)``: run before each call, untimed (the control thread's part, such as ``set_z``).
-    """
-    import numpy as np
-
-    wall, cpu = np.empty(n), np.empty(n)
-    for i in range(n):
-        if setup is not None:
-            setup(i)
-        c = time.thread_time()
-        t = time.perf_counter()
-        fn(i)
-        wall[i] = time.perf_counter() - t
-        cpu[i] = time.thread_time() - c
-    med, p99 = _stats(wall / per)
-    return med, p99, _stats(cpu / per)
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 def run(args) -> int:
-    from manne.errors import ParameterError
-
-    if args.model is None:
-        if not DEFAULT_MODEL.is_dir():
-            raise ParameterError(f"no model given and {DEFAULT_MODEL} does not exist; pass MODEL_DIR "
-                                 "(e.g. `manne bench synth trained/NAME`)")
-        args.model = str(DEFAULT_MODEL)
-    check_hop(args.hop, name="--hop")
-    if args.hops < 100:
-        raise ParameterError(f"--hops {args.hops} must be at least 100")
-    if not args.seconds > 0:
-        raise ParameterError(f"--seconds {args.seconds} must be positive")
-    if args.control_hop is not None:
-        check_control_hop(args.control_hop, args.hop, name="--control-hop", hop_name="--hop")
-
-    import numpy as np
-
-    from manne.synth.engine import Engine
+    model_dir = _check(args)
+    from manne.benchmarks import figures as F
     from manne.model.forward import Autoencoder
+    from manne.synth.blas import blas_threads, limit_blas_threads
+    from manne.synth.instrument import BLOCK, MAX_DECODES, nearest_present
 
-    ae = Autoencoder.load(args.model)
-    H, sr, R = args.hop, ae.analysis.sr, args.hops
-    hop_ms = 1e3 * H / sr
-    rng = np.random.default_rng(0)
-    lo, hi = ae.latent_range
-    Z = (lo + (hi - lo) * rng.uniform(size=(R + 200, ae.latent))).astype(np.float32)
-    notes = ae.notes_present or [0]
-    note = notes[0]
-    rows = []  # (measure, median, p99, cpu, unit, goal, ok)
+    ae = Autoencoder.load(model_dir)
+    limit_blas_threads(1)  # as the live synth: a helper BLAS thread waiting for a time slice is a drop-out
+    a = ae.analysis
+    block = BLOCK
+    block_ms = 1e3 * block / a.sr
+    widths = "-".join(str(L.W.shape[1]) for L in ae.decoder)
+    threads = sorted(set(blas_threads().values()))
+    fig: dict = {"model": str(model_dir), "latent": ae.latent, "decoder_widths": [L.W.shape[1] for L in ae.decoder],
+                 "sr": a.sr, "block": block, "block_ms": block_ms, "blas_threads": threads, "cpus": os.cpu_count(),
+                 "load_average_start": _load(), "methods": list(args.methods)}
+    print(f"manne bench synth: {model_dir} (latent {ae.latent}, decoder {widths}); block {block} = {block_ms:.2f} ms "
+          f"at {a.sr} Hz; BLAS threads {threads}; {os.cpu_count()} CPUs, load average {_load():.2f}", flush=True)
 
-    def engine(**kw) -> Engine:
-        e = Engine(ae, hop_length=H, control_hop=args.control_hop, **kw)
-        e.set_note(note)
-        return e
+    # 1. block cost
+    rows = []
+    fig["block_cost"] = []
+    for method in args.methods:
+        for voices in (1, 8):
+            for moving in (False, True):
+                r = F.block_cost(ae, voices=voices, method=method, moving=moving, blocks=args.blocks)
+                fig["block_cost"].append(r)
+                target = ""
+                if voices == 8:
+                    target = f"< {TARGET_LOAD:.0%}  " + ("ok" if r["p99_load"] < TARGET_LOAD else "MISSED")
+                rows.append((method, str(voices), "moving" if moving else "still",
+                             f"{r['median_ms']:.3f} ({r['median_load']:.0%})",
+                             f"{r['p99_ms']:.3f} ({r['p99_load']:.0%})",
+                             f"{r['cpu_p99_ms']:.3f} ({r['cpu_p99_load']:.0%})", target))
+    _section(f"Block cost: ms per {block}-sample block (share of its {block_ms:.2f} ms), {args.blocks} blocks each",
+             ("method", "voices", "sliders", "median", "p99", "CPU p99", "target p99 (8 voices)"), rows)
+    d = fig["decode_parts"] = F.decode_parts(ae)
+    classes = len({int(nearest_present(ae.notes_present)[n % 12]) for n in F.CHORD})
+    print(f"a moving slider, per pitch class: decode {d['decode_ms']:.3f} ms ({d['bins']} bins) + f0 "
+          f"{d['f0_ms']:.3f} ms + harmonic amplitudes {d['amplitudes_ms']:.3f} ms; per voice: period table "
+          f"{d['table_ms']:.3f} ms. The 8-note chord has {classes} pitch classes, {MAX_DECODES} re-decoded a block "
+          "while sliders move.")
+    print("CPU: this thread's CPU time, without the time other programs held the core: a wall p99 far above it "
+          "is the shared machine, not the code.", flush=True)
 
-    default = engine()
-    C = default.control_hop
-    per = C // H  # hops per control hop
-    fig: dict = {"model": args.model, "hop_length": H, "control_hop": C, "hop_ms": hop_ms, "latent": ae.latent,
-                 "widths": [L.W.shape[1] for L in ae.decoder]}
-    dec = default._decoder
+    # 2. render speed
+    rows = []
+    fig["render"] = []
+    for method in args.methods:
+        rs = [F.render_speed(ae, voices=v, method=method, seconds=args.seconds) for v in (1, 8)]
+        fig["render"] += rs
+        rows.append((method, *(f"{r['x_real_time']:.0f}x (CPU {r['cpu_x_real_time']:.0f}x)" for r in rs)))
+    _section(f"Offline render, sliders still: x real time ({args.seconds:g} s each)", ("method", "1 voice", "8 voices"),
+             rows)
 
-    # the matmul chain alone
-    for i in range(200):
-        dec.one(Z[i], note)
-    med, p99, cpu = _time_calls(lambda i: dec.one(Z[i], note), R)
-    fig["decode_ms"] = (med, p99, cpu)
-    rows.append(("decode, one code (matmul chain)", med, p99, cpu, "ms", None, None))
-
-    # z moving. set_z runs on the control thread, so it is left out of the times; a new target
-    # before each timed call makes every control tick decode (z never settles on random targets).
-    # A decode every hop: control_hop = hop, one hop per call
-    every = Engine(ae, hop_length=H, control_hop=H)
-    every.set_note(note)
-    for i in range(200):
-        every.set_z(Z[i])
-        every.process(H)
-    med, p99, cpu = _time_calls(lambda i: every.process(H), R, setup=lambda i: every.set_z(Z[i + 200]))
-    fig["hop_decode_ms"] = (med, p99, cpu)
-    rows.append((f"hop {H}, decode every hop (control hop {H})", med, p99, cpu, "ms", None, None))
-
-    # the control rate, amortised: the time of the hops of one control hop (one decode, per - 1
-    # interpolated hops) per hop, as blocks of control_hop samples (the default buffer, 512, is
-    # one default control hop) and hop by hop (a buffer of one hop)
-    def warm(e):
-        for i in range(200 // per + 1):
-            e.set_z(Z[i])
-            e.process(C)
-
-    def new_target(e):
-        return lambda i: e.set_z(Z[i % R + 200])
-
-    def hop_by_hop(i):
-        for _ in range(per):
-            by_hop.process(H)
-
-    n_seq = max(100, R // per)
-    by_block, by_hop = engine(), engine()
-    warm(by_block)
-    warm(by_hop)
-    d0 = by_block.decodes
-    med, p99, cpu = _time_calls(lambda i: by_block.process(C), n_seq, per=per, setup=new_target(by_block))
-    decodes = (by_block.decodes - d0) / n_seq
-    fig["hop_control_ms"] = (med, p99, cpu)
-    fig["decodes_per_control_hop"] = decodes
-    rows.append((f"hop {H}, control hop {C}, z moving, {C}-sample blocks: per hop", med, p99, cpu, "ms",
-                 f"< {GOAL_HOP_MS} ms", med < GOAL_HOP_MS))
-    med, p99, cpu = _time_calls(hop_by_hop, n_seq, per=per, setup=new_target(by_hop))
-    fig["hop_control_hop_by_hop_ms"] = (med, p99, cpu)
-    rows.append((f"hop {H}, control hop {C}, z moving, hop by hop: per hop", med, p99, cpu, "ms", None, None))
-
-    # z still: the magnitude is cached
-    still = engine()
-    still.set_z(Z[0])
-    still.render(1.0)
-    med, p99, cpu = _time_calls(lambda i: still.process(H), R)
-    fig["hop_cached_ms"] = (med, p99, cpu)
-    rows.append((f"hop {H}, z still (cached magnitude)", med, p99, cpu, "ms", f"< {GOAL_HOP_MS} ms", med < GOAL_HOP_MS))
-    rows.append((f"hop duration ({H} samples at {sr} Hz)", hop_ms, None, None, "ms", None, None))
-    worst = fig["hop_control_ms"][1]
-    rows.append((f"p99 per hop at control hop {C} / hop duration", 100 * worst / hop_ms, None, None, "%", "< 50 %",
-                 worst < hop_ms / 2))
-
-    # offline render speed, z still and z moving, at the default control rate
-    e2 = engine()
-    e2.set_z(Z[0])
-    e2.render(0.5)
-    c, t = time.thread_time(), time.perf_counter()
-    e2.render(args.seconds)
-    x_still, x_still_cpu = args.seconds / (time.perf_counter() - t), args.seconds / (time.thread_time() - c)
-    fig["render_x"] = (x_still, x_still_cpu)
-    rows.append((f"render {args.seconds:g} s, z still", x_still, None, x_still_cpu, "x real time",
-                 f">= {GOAL_RENDER_X:g}x", x_still >= GOAL_RENDER_X))
-    # z moving: one decode per control hop, decoded in batches (a matrix-matrix product, bound by
-    # arithmetic, not memory), so the moving render is bound by the decoder, not by the hop's work
-    keys = [(0.0, *Z[0].tolist(), note), (args.seconds, *Z[1].tolist(), notes[-1])]
-    for name, key, ch in ((f"control hop {C}", "render_moving_x", args.control_hop),
-                          ("decode every hop", "render_moving_every_x", H)):
-        e3 = Engine(ae, hop_length=H, control_hop=ch)
-        c, t = time.thread_time(), time.perf_counter()
-        e3.render_automation(keys)
-        x_moving, x_moving_cpu = args.seconds / (time.perf_counter() - t), args.seconds / (time.thread_time() - c)
-        fig[key] = (x_moving, x_moving_cpu)
-        rows.append((f"render {args.seconds:g} s, z moving (automation), {name}", x_moving, None, x_moving_cpu,
-                     "x real time", None, None))
-
-    # launch to first audio
-    env = dict(os.environ)
-    t = time.time()
-    res = subprocess.run([sys.executable, "-c", _FIRST_SOUND, str(args.model)], capture_output=True, text=True, env=env)
-    if res.returncode != 0:
-        rows.append(("launch to first audio block", float("nan"), None, None, "s", f"< {GOAL_FIRST_S:g} s", False))
-        print(res.stderr.strip().splitlines()[-1] if res.stderr.strip() else "first-sound subprocess failed", file=sys.stderr)
+    # 3. launch to first sound
+    try:
+        f = F.first_sound(str(model_dir), runs=args.launches)
+    except RuntimeError as exc:
+        fig["first_sound"] = {"error": str(exc)}
+        print(f"\nLaunch to first sound: failed: {exc}", flush=True)
     else:
-        out = json.loads(res.stdout.strip().splitlines()[-1])
-        first = out["first"] - t
-        fig["first_sound_s"] = first
-        fig["first_sound_import_s"] = out["imported"] - t
-        rows.append(("launch to first audio block", first, None, None, "s", f"< {GOAL_FIRST_S:g} s", first < GOAL_FIRST_S))
+        fig["first_sound"] = f
+        ok = f["median_s"] < TARGET_FIRST_S and f["audible"]
+        parts = " + ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in f["parts_s"].items())
+        print(f"\nLaunch to first sound (median of {args.launches}): {f['median_s']:.3f} s "
+              f"(runs {min(f['runs_s']):.3f} to {max(f['runs_s']):.3f} s), target < {TARGET_FIRST_S:g} s "
+              f"{'ok' if ok else 'MISSED'}\n  parts (medians, s): {parts}; first block peak "
+              f"{_dbfs(f['peak']):.0f} dBFS{'' if f['audible'] else ' (not audible)'}", flush=True)
 
-    # Keras
-    notes_run = [f"control hop {C}: {decodes:.2f} decodes per control hop while z moves "
-                 f"({decodes * sr / C:.0f} a second; a decode every hop would be {sr / H:.0f})"]
-    batch = np.ascontiguousarray(Z[:R])
-    batch_notes = np.full(R, note)
-    c, t = time.thread_time(), time.perf_counter()
-    dec.many(batch, batch_notes)
-    np_batch_ms, np_batch_cpu = 1e3 * (time.perf_counter() - t) / R, 1e3 * (time.thread_time() - c) / R
-    rows.append((f"decode, {R} codes batched (NumPy), per code", np_batch_ms, None, np_batch_cpu, "ms", None, None))
-    fig["decode_batched_ms"] = np_batch_ms
-    notes_run.append(f"z moving renders are bound by the decoder: {np_batch_ms:.3f} ms per batched decode x "
-                     f"{sr / C:.0f} decodes a second allows at most {1e3 / (np_batch_ms * sr / C):.0f}x real time "
-                     f"(the {GOAL_RENDER_X:g}x goal is for z still)")
-    if args.no_keras:
-        notes_run.append("Keras comparison skipped (--no-keras)")
+    # 4. response to a slider jump
+    rows = []
+    fig["response"] = []
+    for method in args.methods:
+        sizes = [None] if method == "harmonic" else sorted({a.n_fft, SHORT_N_FFT}, reverse=True)
+        for n_fft in sizes:
+            r = F.response(ae, method=method, n_fft=n_fft, offsets=args.offsets)
+            fig["response"].append(r)
+            target = ""
+            if method == "harmonic":
+                ok = r["worst_ms"] is not None and r["worst_ms"] < TARGET_RESPONSE_MS
+                target = f"< {TARGET_RESPONSE_MS:g} ms  " + ("ok" if ok else "MISSED")
+            rows.append((method, "-" if method == "harmonic" else str(r["n_fft"]),
+                         _samples(r["median_samples"], a.sr), _samples(r["worst_samples"], a.sr), target))
+    _section(f"Response to a slider jump: samples (ms) until 90 % of the new sound, over {args.offsets} jump instants "
+             "across one hop", ("method", "n_fft", "median", "worst", "target (worst)"), rows)
+
+    # 5. tone of a held C4
+    rows = []
+    fig["tone"] = []
+    for method in args.methods:
+        t = F.tone(ae, method=method)
+        fig["tone"].append(t)
+        rows.append((method, f"{t['envelope_dev']:.1%}", f"{t['below_20hz']:.1e}", f"{t['spectral_convergence']:.3f}"))
+    _section("Tone of a held C4 (after 0.5 s)", ("method", "20 ms RMS max deviation", "energy below 20 Hz",
+                                                 "spectral convergence"), rows)
+
+    # 6. NumPy against Keras
+    fig["keras"] = {"skipped": True} if args.no_keras else _keras(model_dir, ae)
+    k = fig["keras"]
+    print()
+    if k.get("skipped"):
+        print("Decoder against Keras: skipped (--no-keras)")
+    elif "error" in k:
+        print(f"Decoder against Keras: failed: {k['error']}")
     else:
-        try:
-            decoder, source = _keras_decoder(Path(args.model), ae, notes_run)
-            err = _keras_error(decoder, ae, dec, Z, note)
-            k_one, k_batch = _keras_times(decoder, ae, Z, note, R)
-        except Exception as exc:  # a broken Keras set-up must not hide the other figures
-            notes_run.append(f"Keras comparison failed: {type(exc).__name__}: {exc}")
-        else:
-            fig["keras_source"], fig["keras_max_abs_diff"] = source, err
-            fig["keras_one_ms"], fig["keras_batched_ms"] = k_one, k_batch
-            notes_run.append(f"Keras decoder: {source}; max |Keras - NumPy| over 64 codes = {err:.1e}")
-            rows.append(("Keras predict, one code", k_one, None, None, "ms", None, None))
-            rows.append((f"Keras predict, {R} codes batched, per code", k_batch, None, None, "ms", None, None))
-            rows.append(("Keras / NumPy, one code", k_one / fig["decode_ms"][0], None, None, "x", None, None))
-            rows.append(("Keras / NumPy, batched", k_batch / np_batch_ms, None, None, "x", None, None))
+        print(f"Decoder, one frame of {k['bins']} bins ({k['source']}): NumPy {k['numpy_ms']:.3f} ms, "
+              f"Keras predict {k['keras_ms']:.1f} ms ({k['keras_ms'] / k['numpy_ms']:.0f}x); "
+              f"max |Keras - NumPy| {k['max_abs_diff']:.1e} over "
+              f"{k['frames']} frames (largest magnitude {k['max_abs']:.2f})")
+    fig["load_average_end"] = _load()
+    print(f"load average at the end: {fig['load_average_end']:.2f}")
 
-    _print_table(args, ae, rows, notes_run, control_hop=C)
-    if args.json:
+    fig["targets"] = _targets(fig)
+    if args.json == "-":
         print(json.dumps(fig, indent=2))
+    elif args.json is not None:
+        from manne.io.files import write_json
+
+        write_json(args.json, fig)
+        print(f"figures written to {args.json}")
     return 0
 
 
-def _keras_decoder(model_dir: Path, ae, notes_run: list[str]):
-    """The decoder as a Keras model, and where it came from.
+def _targets(fig: dict) -> dict:
+    """The targets and whether each was met (None when its figure is missing)."""
+    eight = [r["p99_load"] for r in fig["block_cost"] if r["voices"] == 8]
+    harmonic = [r["worst_ms"] for r in fig["response"] if r["method"] == "harmonic"]
+    first = fig["first_sound"].get("median_s")
+    audible = fig["first_sound"].get("audible", False)
+    return {"eight_voices_p99_load": {"target": TARGET_LOAD, "worst": max(eight) if eight else None,
+                                      "ok": all(x < TARGET_LOAD for x in eight) if eight else None},
+            "first_sound_s": {"target": TARGET_FIRST_S, "value": first,
+                              "ok": None if first is None else first < TARGET_FIRST_S and audible},
+            "harmonic_response_ms": {"target": TARGET_RESPONSE_MS, "worst": harmonic[0] if harmonic else None,
+                                     "ok": (harmonic[0] is not None and harmonic[0] < TARGET_RESPONSE_MS)
+                                     if harmonic else None}}
 
-    ``model.keras`` when the directory has one that loads; otherwise the decoder that
-    :func:`manne.model.network.build` makes from the ``config.json`` configuration, its Dense layers
-    ``dec0 .. decN`` set from ``weights.npz``.
-    """
+
+def _keras(model_dir: Path, ae, *, frames: int = 16) -> dict:
+    """One frame through the NumPy decoder and through Keras ``predict``: times and the largest difference."""
     import numpy as np
 
+    from manne.dsp import one_hot
+
+    try:
+        decoder, source = _keras_decoder(model_dir, ae)
+        rng = np.random.default_rng(0)
+        lo, hi = ae.latent_range
+        Z = rng.uniform(lo, hi, size=(frames, ae.latent)).astype(np.float32)
+        notes = np.arange(frames) % 12
+        dec = ae.prepared_decoder
+
+        def inputs(i: slice) -> list:
+            return [Z[i], one_hot(notes[i]).astype(np.float32)] if ae.config.skip else [Z[i]]
+
+        S = np.stack([dec.one(Z[i], int(notes[i])).copy() for i in range(frames)])
+        K = np.asarray(decoder.predict(inputs(slice(None)), verbose=0))
+        ts = []
+        for i in range(203):
+            t = time.perf_counter()
+            dec.one(Z[i % frames], int(notes[i % frames]))
+            ts.append(time.perf_counter() - t)
+        tk = []
+        for i in range(23):
+            t = time.perf_counter()
+            decoder.predict(inputs(slice(i % frames, i % frames + 1)), verbose=0)
+            tk.append(time.perf_counter() - t)
+    except Exception as exc:  # noqa: BLE001 - a broken Keras set-up must not hide the other figures
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {"source": source, "frames": frames, "bins": int(S.shape[1]), "max_abs_diff": float(np.abs(K - S).max()),
+            "max_abs": float(np.abs(S).max()), "numpy_ms": 1e3 * float(np.median(ts[3:])),
+            "keras_ms": 1e3 * float(np.median(tk[3:]))}
+
+
+def _keras_decoder(model_dir: Path, ae):
+    """The decoder as a Keras model, and where it came from: ``model.keras`` when the directory has
+    one that loads, otherwise :func:`manne.model.network.build` of the model's configuration with
+    the decoder's Dense layers ``dec0 .. decN`` set from ``weights.npz``."""
+    from manne.model.modeldir import read_weights
     from manne.model.network import build, keras, split_models
 
     path = model_dir / "model.keras"
     if path.is_file():
         try:
-            autoencoder = keras.models.load_model(str(path), compile=False)
-            return split_models(autoencoder, ae.config)[1], f"loaded from {path}"
-        except Exception as exc:  # fall back to the weights, which every model directory has
-            notes_run.append(f"{path} does not load ({type(exc).__name__}: {exc}); rebuilding the decoder instead")
-    autoencoder, _, _ = build(ae.config)
-    decoder = autoencoder.get_layer("decoder")
-    n = len(ae.config.hidden) + 1
-    with np.load(model_dir / "weights.npz", allow_pickle=False) as w:
-        for i in range(n):
-            decoder.get_layer(f"dec{i}").set_weights([w[f"decoder/{i}/W"], w[f"decoder/{i}/b"]])
-    return decoder, f"rebuilt from {model_dir / 'config.json'} and weights.npz"
+            return split_models(keras.models.load_model(str(path), compile=False), ae.config)[1], f"{path}"
+        except Exception:  # noqa: BLE001 - fall back to the weights, which every model directory has
+            pass
+    _, _, decoder = build(ae.config)
+    _, layers = read_weights(model_dir, ae.config)
+    for i, (W, b) in enumerate(layers):
+        decoder.get_layer(f"dec{i}").set_weights([W, b])
+    return decoder, "Keras rebuilt from config.json and weights.npz"
 
 
-def _keras_inputs(ae, z, note: int) -> list:
-    import numpy as np
+def _dbfs(x: float) -> float:
+    import math
 
-    from manne.dsp import one_hot
-
-    z = np.atleast_2d(z).astype(np.float32)
-    return [z, one_hot(np.full(len(z), note))] if ae.config.skip else [z]
+    return 20 * math.log10(max(x, 1e-12))
 
 
-def _keras_error(decoder, ae, dec, Z, note: int) -> float:
-    """Max |Keras - NumPy| of the decoded magnitudes of 64 codes (a check that both run the same model)."""
-    import numpy as np
-
-    k = np.asarray(decoder.predict(_keras_inputs(ae, Z[:64], note), verbose=0))
-    return float(np.abs(k - dec.many(np.ascontiguousarray(Z[:64]), np.full(64, note))).max())
+def _samples(n, sr: int) -> str:
+    return "not reached" if n is None else f"{n:.0f} ({1e3 * n / sr:.1f} ms)"
 
 
-def _keras_times(decoder, ae, Z, note: int, R: int) -> tuple[float, float]:
-    """Median ms of one-code ``predict`` and per-code ms of a batched ``predict`` of the decoder."""
-    import numpy as np
-
-    for i in range(5):
-        decoder.predict(_keras_inputs(ae, Z[i], note), verbose=0)
-    ts = []
-    for i in range(min(R, 50)):
-        t = time.perf_counter()
-        decoder.predict(_keras_inputs(ae, Z[i], note), verbose=0)
-        ts.append(time.perf_counter() - t)
-    one = 1e3 * float(np.median(ts))
-    decoder.predict(_keras_inputs(ae, Z[:R], note), verbose=0, batch_size=1024)
-    t = time.perf_counter()
-    decoder.predict(_keras_inputs(ae, Z[:R], note), verbose=0, batch_size=1024)
-    batched = 1e3 * (time.perf_counter() - t) / R
-    return one, batched
-
-
-def _fmt(v: float | None, unit: str) -> str:
-    if v is None:
-        return ""
-    if v != v:  # NaN
-        return "failed"
-    if unit == "ms":
-        return f"{v:.3f}"
-    if unit in ("x real time", "x"):
-        return f"{v:,.0f}x" if v >= 10 else f"{v:.1f}x"
-    if unit == "s":
-        return f"{v:.2f} s"
-    if unit == "%":
-        return f"{v:.1f} %"
-    return f"{v:g}"
-
-
-def _print_table(args, ae, rows, notes_run, *, control_hop: int) -> None:
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    widths = "-".join(str(L.W.shape[1]) for L in ae.decoder)
-    print(f"manne bench synth: {args.model} (latent {ae.latent}, decoder {widths}), hop {args.hop}, "
-          f"control hop {control_hop}, {os.cpu_count()} CPUs, load average {load:.1f}")
-    head = ("measure", "median", "p99", "CPU (median / p99)", "goal", "")
-    body = []
-    for name, med, p99, cpu, unit, goal, ok in rows:
-        suffix = " ms" if unit == "ms" else ""
-        if isinstance(cpu, tuple):
-            cpu_text = f"{_fmt(cpu[0], unit)} / {_fmt(cpu[1], unit)}{suffix}"
-        else:
-            cpu_text = (_fmt(cpu, unit) + suffix) if cpu is not None else ""
-        body.append((name, _fmt(med, unit) + suffix, (_fmt(p99, unit) + suffix) if p99 is not None else "",
-                     cpu_text, goal or "",
-                     "" if ok is None else ("ok" if ok else "MISSED")))
-    w = [max(len(r[i]) for r in [head] + body) for i in range(6)]
-    line = "  ".join("-" * x for x in w)
-    print(line)
-    print("  ".join(h.ljust(x) if i == 0 else h.rjust(x) for i, (h, x) in enumerate(zip(head, w))))
-    print(line)
-    for r in body:
-        print("  ".join(c.ljust(x) if i in (0, 5) else c.rjust(x) for i, (c, x) in enumerate(zip(r, w))))
-    print(line)
-    print("median, p99: wall-clock time. CPU: this thread's CPU time, which leaves out time the process was\n"
-          "preempted: a wall p99 far above the CPU p99 means other programs took the cores, not slow code.")
-    for n in notes_run:
-        print(f"note: {n}")
+def _section(title: str, head: tuple, rows: list[tuple]) -> None:
+    """Print a titled table: the first column left-aligned, the others right-aligned."""
+    w = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    print(f"\n{title}")
+    for r in [head, *rows]:
+        print("  ".join(str(c).ljust(x) if i == 0 else str(c).rjust(x) for i, (c, x) in enumerate(zip(r, w))).rstrip())
+    sys.stdout.flush()

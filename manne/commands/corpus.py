@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -37,8 +38,8 @@ def run(args) -> int:
         raise ParameterError(f"-o {out}: a corpus file must end in .npz")
     if out.exists() and not args.force:
         raise OutputExistsError(f"{out} exists; use --force to overwrite it")
-    if args.silence_db <= 0:
-        raise ParameterError(f"--silence-db {args.silence_db} must be positive")
+    if not (math.isfinite(args.silence_db) and args.silence_db > 0):
+        raise ParameterError(f"--silence-db {args.silence_db} must be a positive number")
     check_fractions(args.val, args.test)
     find_audio(args.inputs)  # fail on a missing path before any work
     corpus = build(

@@ -1,4 +1,4 @@
-"""``manne devices``: list the audio output devices (the default is marked with ``*``)."""
+"""``manne devices``: list the audio output devices, then the input devices (defaults marked with ``*``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import argparse
 def add_parser(sub) -> argparse.ArgumentParser:
     return sub.add_parser("devices", help="list audio output devices",
                           description="List the output devices PortAudio finds; `*` marks the default. "
-                          "Pass an index or part of a name to --device of `manne synth`.")
+                          "Pass an index or part of a name to --device of `manne synth` (inputs: to --input, live timbre transfer).")
 
 
 def run(args) -> int:
@@ -23,4 +23,14 @@ def run(args) -> int:
         mark = "*" if d["default"] else " "
         print(f"  {mark} {d['index']:3d}  {d['name']:<{width}}  {d['host_api']:<8} "
               f"{d['channels']:3d} ch  {d['default_rate']:.0f} Hz")
+    from manne.synth.duplex import list_input_devices
+
+    inputs = list_input_devices()
+    if inputs:
+        width = max(len(d["name"]) for d in inputs)
+        print("input devices (* = default; for `manne synth --input`):")
+        for d in inputs:
+            mark = "*" if d["default"] else " "
+            print(f"  {mark} {d['index']:3d}  {d['name']:<{width}}  {d['host_api']:<8} "
+                  f"{d['channels']:3d} ch  {d['default_rate']:.0f} Hz")
     return 0

@@ -16,17 +16,25 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    import math
+
+    import numpy as np
+
     from manne.corpus import load_corpus
-    from manne.errors import CorpusError
-    from manne.model.forward import Autoencoder
+    from manne.errors import ModelError
     from manne.model.evaluate import evaluate
+    from manne.model.forward import Autoencoder
+    from manne.model.modeldir import corpus_path
 
     ae = Autoencoder.load(args.model)
-    path = args.corpus or ae.info.get("corpus", {}).get("path")
-    if not path:
-        raise CorpusError(f"{args.model} does not name its corpus; give a CORPUS")
+    path = args.corpus or corpus_path(args.model, ae.info)  # found from any folder
     corpus = load_corpus(path)
-    res = evaluate(ae, corpus)
+    with np.errstate(over="ignore", invalid="ignore"):  # a broken model's overflow is reported below, in one line
+        res = evaluate(ae, corpus)
+    bad = [name for name in ("val", "test") if res[f"{name}_mse"] is not None and not math.isfinite(res[f"{name}_mse"])]
+    if bad:
+        raise ModelError(f"{args.model}: the {bad[0]} MSE is {res[f'{bad[0]}_mse']}; the model's output is not finite "
+                         "(its weights are damaged: retrain it)")
     res["corpus"] = str(path)
     if args.json:
         print(json.dumps(res, indent=2))

@@ -53,19 +53,18 @@ def run(args) -> int:
     return 0
 
 
-def _corpus_path(model: str, given: str | None, info: dict) -> str | None:
-    """The corpus to plot from, or None to use the model's own examples.npz."""
+def _corpus_path(model: str, given: str | None, info: dict) -> Path | str | None:
+    """The corpus to plot from (found from any folder), or None to use the model's own examples.npz."""
     from manne.errors import CorpusError
+    from manne.model.modeldir import corpus_path
 
     if given:
         if not Path(given).is_file():
             raise CorpusError(f"--corpus {given}: no such corpus file")
         return given
-    path = info.get("corpus", {}).get("path")
-    if not path:
-        raise CorpusError(f"{model}/config.json does not name its corpus; give --corpus CORPUS")
-    if not Path(path).is_file():
+    try:
+        return corpus_path(model, info)
+    except CorpusError:
         if (Path(model) / "examples.npz").is_file():
             return None
-        raise CorpusError(f"{path}, the corpus {model} was trained on, is missing; give --corpus CORPUS")
-    return path
+        raise

@@ -20,6 +20,10 @@ from manne.synth.limits import (BLOCK_DEFAULT, BLOCK_MAX, BLOCK_MIN, METHOD_DEFA
                                 RENDER_SECONDS_MAX, VOLUME_DEFAULT)
 
 FADE_OUT_S = 0.02  # the file ends with a short fade instead of a cut
+DC_MAX = 0.1  # |mean| of a render above this (of full scale) is a broken model's offset, not music
+# A sine spends 3 % of its time within 0.1 % of its peak; more than half the samples there (after the soft
+# limiter, an input over 2.2x full scale) is a broken model's full-scale noise or square wave
+FULL_SCALE, FULL_SCALE_SHARE = 0.999, 0.5
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -75,6 +79,34 @@ def parse_z(text: str, *, latent: int, lo, hi) -> list[float]:
                              f"the model has {latent} latent neurons, so give {latent}")
     check_latent_range(values, lo, hi, where=f"--z {text}")
     return values
+
+
+def check_output(y, *, sr: int, model: str) -> None:
+    """Refuse a render that no working model makes: NaN or Inf samples, a constant offset (DC), or
+    full scale most of the time (what weights out of all proportion play).
+
+    Raises
+    ------
+    ModelError
+        Naming the model, the first bad sample's time or the offset.
+    """
+    import numpy as np
+
+    from manne.errors import ModelError
+
+    bad = ~np.isfinite(y)
+    if bad.any():
+        at = int(np.argmax(bad)) / sr
+        raise ModelError(f"{model}: the output is NaN or Inf from {at:.2f} s ({int(bad.sum())} samples); the model is "
+                         "damaged (retrain it); nothing written")
+    dc = float(np.mean(y, dtype=np.float64)) if len(y) else 0.0
+    if abs(dc) > DC_MAX:
+        raise ModelError(f"{model}: the output sits at a constant offset of {dc:+.2f} of full scale (DC), not a sound; "
+                         "the model is damaged (retrain it); nothing written")
+    share = float(np.mean(np.abs(y) >= FULL_SCALE)) if len(y) else 0.0
+    if share > FULL_SCALE_SHARE:
+        raise ModelError(f"{model}: the output is at full scale for {100 * share:.0f} % of its samples, not a sound; "
+                         "the model is damaged (retrain it); nothing written")
 
 
 def run(args) -> int:
@@ -140,7 +172,9 @@ def run(args) -> int:
 
         auto = Automation(np.zeros(1), np.asarray([z], dtype=np.float64),
                           (Event(0.0, "on", note, args.velocity), Event(off, "off", note)))
-    y = perform(synth, auto, seconds=seconds)
+    with np.errstate(over="ignore", invalid="ignore"):  # a broken model's overflow is checked below, in one line
+        y = perform(synth, auto, seconds=seconds)
+    check_output(y, sr=synth.sr, model=args.model)
     n_fade = min(len(y), int(FADE_OUT_S * synth.sr))
     if n_fade:
         y[-n_fade:] *= (0.5 + 0.5 * np.cos(np.pi * np.arange(1, n_fade + 1) / n_fade)).astype(np.float32)

@@ -34,7 +34,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help=f"synthesis method (default {METHOD_DEFAULT}): harmonic (wavetables at the exact pitch), noise (the "
                    "paper's noise-phase inverse STFT), coherent (inverse STFT with the phase locked to the partials)")
     p.add_argument("--hold", action="store_true", help="hold mode: a key starts a drone that lasts until the next key")
+    from manne.control import add_options as add_control_options
+
+    add_control_options(p)  # --midi [PORT], --midi-api, --osc [PORT], --osc-host: play from MIDI and OSC
     p.add_argument("--preset", metavar="FILE", help="start from a preset saved by the synth (.json)")
+    from manne.commands.transfer import add_live_options
+
+    add_live_options(p)  # --input DEVICE: live timbre transfer instead of the window
     return p
 
 
@@ -62,6 +68,10 @@ def check_display(environ=None, platform: str | None = None) -> None:
 def run(args) -> int:
     from manne.errors import ManneError, ModelError, ParameterError
 
+    if args.input is not None or args.gain or args.offset or args.seconds is not None:
+        from manne.commands.transfer import run_live
+
+        return run_live(args)
     check_display()
     if args.preset and not Path(args.preset).is_file():
         raise ParameterError(f"--preset {args.preset}: no such file")
@@ -76,10 +86,13 @@ def run(args) -> int:
         raise ModelError(f"no model at {model}; train one with `manne train` or pass MODEL_DIR")
     check_buffer(args.buffer, name="--buffer")
     check_block(args.hop, name="--hop")
+    from manne.control import check_options, open_inputs
+
+    check_options(args)  # mido, python-rtmidi, python-osc: one line with the pip command, before the window opens
     device = int(args.device) if args.device is not None and args.device.strip().isdigit() else args.device
     try:
         from manne.gui import window as gui
     except ImportError as exc:  # tkinter is a separate system package on some Linux distributions
         raise ManneError(f"Tk is not available ({exc}); install your Python's tkinter (e.g. python3-tk)") from exc
     return gui.main(model, device=device, buffer=args.buffer, block=args.hop, method=args.method, hold=args.hold,
-                    preset=args.preset)
+                    preset=args.preset, inputs=lambda session: open_inputs(session, args))

@@ -13,7 +13,7 @@ _M, _T = ModelConfig(), TrainConfig()
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a timbre model on a corpus",
                        description="Train the autoencoder on a corpus. The best weights on validation are saved; "
-                       "Ctrl-C stops and keeps the best model so far; --resume continues a stopped run.")
+                       "Ctrl-C stops and keeps the best model so far; --resume continues a stopped or killed run.")
     p.add_argument("corpus", help="corpus file (.npz) from `manne corpus`")
     p.add_argument("-o", "--output", required=True, help="model directory to write")
     m = p.add_argument_group("model")
@@ -36,7 +36,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     t.add_argument("--max-minutes", type=float, default=_T.max_minutes, help="stop after this many minutes of training (the best model is kept)")
     t.add_argument("--seed", type=int, default=_T.seed, help=f"random seed (default {_T.seed})")
     t.add_argument("--resume", action="store_true", help="continue a stopped run in the output directory")
-    t.add_argument("--force", action="store_true", help="overwrite an existing model directory")
+    t.add_argument("--force", action="store_true",
+                   help="replace an existing model directory (the old model stays until the new one is complete)")
     t.add_argument("--float16", action="store_true", help="store the NumPy weights as float16 (half the size)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
@@ -70,7 +71,8 @@ def _report(out: Path, m: dict) -> str:
         return "-" if v is None else f"{v:.3e}"
 
     state = {"interrupted": "interrupted; best model so far", "patience": "stopped early (no improvement)",
-             "target_mse": "reached --target-mse", "max_minutes": "reached --max-minutes"}.get(m.get("stopped"), "done")
+             "target_mse": "reached --target-mse", "max_minutes": "reached --max-minutes",
+             "diverged": "stopped, training diverged; best model so far"}.get(m.get("stopped"), "done")
     return (f"{state}: wrote {out}  (epochs {m['epochs']}, best {m['best_epoch']}, "
             f"{m['training_seconds']:.0f} s, {m['frames_per_second'] or 0:.0f} frames/s)\n"
             f"validation MSE {f(m['val_mse'])}   test MSE {f(m['test_mse'])}")

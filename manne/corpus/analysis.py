@@ -15,6 +15,7 @@ time: the model loader imports this module, and the real-time path must not load
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
@@ -40,6 +41,19 @@ class Analysis:
     fmin: float = 50.0
     fmax: float = 5000.0
 
+    def __post_init__(self) -> None:
+        for name, lo, hi in (("sr", 1000, 768000), ("n_fft", 16, 65536), ("hop_length", 1, self.n_fft)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise ParameterError(f"{name}={v!r} must be an integer from {lo} to {hi}")
+        for name in ("silence_db", "fmin", "fmax"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ParameterError(f"{name}={v!r} must be a positive number")
+        if not self.fmin < self.fmax <= self.sr / 2:
+            raise ParameterError(f"fmin={self.fmin:g} and fmax={self.fmax:g} must be a band below the Nyquist "
+                                 f"frequency ({self.sr / 2:g} Hz)")
+
     @property
     def n_bins(self) -> int:
         return self.n_fft // 2 + 1
@@ -54,7 +68,7 @@ class Analysis:
     def differences(self, other: "Analysis") -> list[str]:
         """Human-readable list of the fields that differ, e.g. ``["hop_length 1024 != 512"]``."""
         a, b = self.to_dict(), other.to_dict()
-        return [f"{k} {a[k]} != {b[k]}" for k in a if a[k] != b[k]]
+        return [f"{k} {a[k]!r} != {b[k]!r}" if str(a[k]) == str(b[k]) else f"{k} {a[k]} != {b[k]}" for k in a if a[k] != b[k]]
 
 
 def stft_magnitude(y: np.ndarray, *, n_fft: int = 4096, hop_length: int = 1024, chunk: int = 256) -> np.ndarray:

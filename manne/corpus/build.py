@@ -117,7 +117,7 @@ def build(
     seed : seed of the file split
     skip_bad : go on past corrupt, silent or too-short files instead of stopping
     progress : show a progress bar on a terminal (needs tqdm)
-    warn : called with one line for each skipped file
+    warn : called with one line for each skipped file and each file that decodes short (damaged)
 
     Raises
     ------
@@ -134,7 +134,7 @@ def build(
     t0 = time.perf_counter()
     for path in _progress(files, progress, "analysing"):
         try:
-            y = load(path, sr=analysis.sr)
+            y = load(path, sr=analysis.sr, warn=warn)
             if len(y) < analysis.n_fft:
                 raise AudioFileError(
                     f"{path}: {len(y)} samples is shorter than one frame ({analysis.n_fft} samples at {analysis.sr} Hz)"

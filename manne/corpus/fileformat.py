@@ -132,7 +132,7 @@ def load_corpus(path: str | os.PathLike) -> Corpus:
                 f"{path}: corpus format version {version} labels notes with manne's old chroma; this manne reads "
                 f"version {FORMAT_VERSION} (librosa chroma). Rebuild it: {rebuild_command(path, meta, sources)}"
             )
-        raise CorpusError(f"{path}: corpus format version {version}, this manne reads version {FORMAT_VERSION}; "
+        raise CorpusError(f"{path}: corpus format version {version!r}, this manne reads version {FORMAT_VERSION}; "
                           "rebuild it with `manne corpus`, or update manne")
     analysis = _read_analysis(path, meta)
     S = arrays["S"].astype(np.float32, copy=False)
@@ -226,7 +226,10 @@ def _read_analysis(path: Path, meta: dict) -> Analysis:
         if not isinstance(v, kind) or isinstance(v, bool) or not np.isfinite(v) or v <= 0:
             what = "integer" if kind is numbers.Integral else "number"
             raise CorpusError(f"{path}: analysis {k}={v!r} must be a positive {what}")
-    return Analysis.from_dict(d)
+    try:
+        return Analysis.from_dict(d)
+    except ParameterError as exc:
+        raise CorpusError(f"{path}: analysis {exc}") from exc
 
 
 def _reason(exc: BaseException) -> str:

@@ -43,10 +43,11 @@ def check_fractions(val: float, test: float) -> None:
 
 def folders_below_inputs(files: Sequence[Path], inputs: Sequence[str | os.PathLike]) -> list[tuple[str, ...]]:
     """Folders of each file below the input folder it was found in (a file given directly: its parent)."""
-    roots = [Path(i).resolve() for i in inputs if Path(i).is_dir()]
+    # absolute but not resolved: a symbolic link to a folder named val/ is a val/ folder
+    roots = [Path(os.path.abspath(i)) for i in inputs if Path(i).is_dir()]
     out = []
     for f in files:
-        f = Path(f).resolve()
+        f = Path(os.path.abspath(f))
         root = next((r for r in roots if f.is_relative_to(r)), None)
         out.append(f.relative_to(root).parts[:-1] if root else (f.parent.name,))
     return out

@@ -1,10 +1,13 @@
-"""What the window's controls do to the sound: latent sliders, keys and note buttons, volume, method.
+"""What the window's controls do to the sound: latent sliders, XY pad, piano and computer keys, volume, method.
 
-Each control calls a synth method (``note_on``, ``note_off``, ``set_z``, ``set_volume``,
-``set_method``, ``set_hold``) from its own Tk callback, at once; the synth queues the event or swaps
-in a new snapshot for the audio thread's next block and never waits for it.
+Each control calls a method of the window's :class:`~manne.control.session.Session` (``note_on``,
+``note_off``, ``set_z_at``, ``set_volume``, ``set_method``, ``set_hold``) from its own Tk callback, at
+once; the session passes it to the synth, which queues the event or swaps in a new snapshot for the
+audio thread's next block and never waits for it. MIDI and OSC change the same session from their
+threads; :meth:`SoundControls._sync_from_session` (from the window's poll) shows their changes.
+Right-click a slider or the volume to MIDI-learn it: the next control change moved is bound to it.
 
-Keyboard: the computer keys ``A W S E D F T G Y H U J`` play C C# D D# E F F# G G# A A# B of the
+Keyboard: the computer keys ``A W S E D F T G Y H U J K`` play C C# D D# E F F# G G# A A# B C of the
 current octave while held (``Z``/``X``: octave down/up), and the space bar plays or pauses, except
 while a text field (or, for space, a button) has the focus. X11 repeats a held key as release+press
 pairs; a release is acted on only if no press of the same key follows within ``REPEAT_MS``. In hold
@@ -21,8 +24,8 @@ __all__ = ["KEYBOARD", "NOTE_OF_KEY", "SoundControls"]
 
 REPEAT_MS = 30  # a key release followed by a press within this is the keyboard's auto-repeat
 OCTAVE_MIN, OCTAVE_MAX = 1, 7
-KEYBOARD = "awsedftgyhuj"
-"""Computer keys that play C, C#, D, D#, E, F, F#, G, G#, A, A#, B."""
+KEYBOARD = "awsedftgyhujk"
+"""Computer keys that play C, C#, D, D#, E, F, F#, G, G#, A, A#, B and the next C."""
 NOTE_OF_KEY = {key: i for i, key in enumerate(KEYBOARD)}
 _TEXT_CLASSES = {"Entry", "TEntry", "Spinbox", "TSpinbox", "Text", "TCombobox"}
 _BUTTON_CLASSES = {"TButton", "TRadiobutton", "TCheckbutton", "Button", "Radiobutton", "Checkbutton"}
@@ -31,27 +34,40 @@ _BUTTON_CLASSES = {"TButton", "TRadiobutton", "TCheckbutton", "Button", "Radiobu
 class SoundControls:
     """Mixin of :class:`manne.gui.window.SynthWindow`: the sound's controls and the computer keyboard.
 
-    Uses the window's ``engine``, ``ae``, ``z``, ``sliders``, ``value_labels``, ``note_var``,
-    ``volume_var``, ``volume_label`` and ``phase_var``; the space bar calls :meth:`Transport.toggle_play`.
+    Uses the window's ``engine``, ``ae``, ``model_dir``, ``z``, ``sliders``, ``value_labels``,
+    ``note_var``, ``volume_var``, ``volume_label``, ``phase_var``, ``pad``, ``piano`` and the pad's
+    variables; the space bar calls :meth:`Transport.toggle_play`.
     """
 
     def _show_values(self) -> None:
-        for label, v in zip(self.value_labels, self.z):
-            label.configure(text=f"{v:.3f}")
+        for label, text in zip(self.value_labels, self.value_texts()):
+            label.configure(text=text)
+        self._show_pad_position()
+
+    def value_texts(self) -> list[str]:
+        """Each slider's position as a percentage of its travel (``"62"``): no false precision."""
+        lo, hi = np.asarray(self.ae.latent_range, dtype=np.float64)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        return [f"{100 * (v - a) / s:.0f}" for v, a, s in zip(self.z, lo, span)]
 
     def _slider_moved(self, i: int, value: str) -> None:
-        self.z[i] = float(value)
-        self.engine.set_z(self.z.copy())
-        self.value_labels[i].configure(text=f"{self.z[i]:.3f}")
+        self.z[i] = self.session.set_z_at(i, float(value))  # this slider only: MIDI may move another one now
+        self.value_labels[i].configure(text=self.value_texts()[i])
+        self._show_pad_position()
+
+    def slider_meanings(self) -> list[str]:
+        """What moving each slider up does (``"brighter"``), from the model's descriptor map; ``""`` where unknown."""
+        from manne.gui.timbre import slider_meanings
+
+        return slider_meanings(self.model_dir, self.ae.latent)
 
     def set_z(self, z) -> None:
         """Move the sliders (and so the engine) to latent position ``z``, shape (latent,), clipped to the range."""
         z = np.asarray(z, dtype=np.float64)
         lo, hi = np.asarray(self.ae.latent_range, dtype=np.float64)
-        self.z = np.clip(z, lo, hi)
+        self.z = self.session.set_z(np.clip(z, lo, hi))
         for scale, v in zip(self.sliders, self.z):
             scale.set(v)
-        self.engine.set_z(self.z.copy())
         self._show_values()
 
     def midi_note(self, note: int) -> int:
@@ -61,19 +77,18 @@ class SoundControls:
     def set_note(self, note: int) -> None:
         """Select pitch class ``note`` (0-11) and highlight its button; in hold mode it drones."""
         self.note_var.set(int(note))
-        if self.hold_var.get():
-            self.engine.note_on(self.midi_note(note), 100)
+        self.session.select_note(int(note))  # in hold mode: a drone
 
     def note_down(self, note: int, *, velocity: int = 100) -> int:
         """A key or note button pressed: start pitch class ``note`` in the current octave; returns the MIDI note."""
         self.note_var.set(int(note))
         midi = self.midi_note(note)
-        self.engine.note_on(midi, velocity)
+        self.session.note_on(midi, velocity)
         return midi
 
     def note_up(self, midi: int) -> None:
         """The key or button of MIDI note ``midi`` released (ignored by the synth in hold mode)."""
-        self.engine.note_off(midi)
+        self.session.note_off(midi)
 
     def set_hold(self, on: bool) -> None:
         """Hold (drone) mode on or off; turning it on drones the selected note."""
@@ -81,19 +96,26 @@ class SoundControls:
         self._hold_changed()
 
     def _hold_changed(self) -> None:
-        on = bool(self.hold_var.get())
-        self.engine.set_hold(on)
-        if on:
-            self.engine.note_on(self.midi_note(self.note_var.get()), 100)
+        self.session.set_hold(bool(self.hold_var.get()))  # on: drones the selected note
 
     def set_octave(self, octave: int) -> None:
-        """The octave the keys and note buttons play in (C4 = middle C)."""
+        """The octave the computer keys play in (C4 = middle C); the piano shows it from its left."""
         self.octave = max(OCTAVE_MIN, min(OCTAVE_MAX, int(octave)))
+        self.session.set_octave(self.octave)
         self.octave_label.configure(text=f"octave {self.octave}")
+        self.piano.set_low(12 * self.octave)
+
+    def _piano_down(self, midi: int) -> None:
+        self.note_var.set(int(midi) % 12)
+        self.session.note_on(int(midi), 100)  # in hold mode: a drone until the next note
+        self.piano.show_held(self.piano.held | {int(midi)})
+
+    def _piano_up(self, midi: int) -> None:
+        self.session.note_off(int(midi))
 
     def _volume_changed(self, value: str) -> None:
         v = float(value)
-        self.engine.set_volume(v)
+        self.session.set_volume(v)
         self.volume_label.configure(text=f"{v:.0%}")
 
     def set_volume(self, volume: float) -> None:
@@ -102,7 +124,40 @@ class SoundControls:
         self._volume_changed(str(volume))
 
     def _phase_changed(self) -> None:
-        self.engine.set_method(self.phase_var.get())
+        self.session.set_method(self.phase_var.get())
+
+    def _sync_from_session(self) -> None:
+        """Show what changed in the session since the last look (MIDI, OSC): sliders, volume, method, hold, note."""
+        st = self.session.state()
+        self._session_seen = st.revision
+        z = np.asarray(st.z, dtype=np.float64)
+        if not np.array_equal(z, self.z):
+            self.z = z
+            for scale, v in zip(self.sliders, z):
+                if float(scale.get()) != v:
+                    scale.set(v)
+            self._show_values()
+        if abs(float(self.volume_var.get()) - st.volume) > 1e-9:
+            self.volume_var.set(st.volume)
+            self.volume_label.configure(text=f"{st.volume:.0%}")
+        for var, value in ((self.phase_var, st.method), (self.hold_var, st.hold), (self.note_var, st.note)):
+            if var.get() != value:
+                var.set(value)
+
+    def _learn_clicked(self, event) -> str | None:
+        """Right-click on a slider or the volume: arm MIDI learn for it (again: cancel)."""
+        widgets = [*self.sliders, self.volume_scale]
+        if event.widget not in widgets:
+            return None
+        i = widgets.index(event.widget)
+        target = "volume" if i == len(self.sliders) else f"z{i + 1}"
+        if self.session.state().learning == target:
+            self.session.cancel_learn()
+            self.message_var.set("MIDI learn cancelled")
+        else:
+            self.session.learn(target)
+            self.message_var.set(f"MIDI learn: move a knob or fader for {target} (right-click again to cancel)")
+        return "break"
 
     def set_phase(self, mode: str) -> None:
         """Select the synthesis method ``mode`` (one of ``manne.synth.instrument.METHODS``)."""
@@ -146,13 +201,3 @@ class SoundControls:
         if midi is not None:
             self.note_up(midi)
 
-    def _button_down(self, note: int) -> None:
-        if self.hold_var.get():
-            self.set_note(note)
-        else:
-            self._button_note = self.note_down(note)
-
-    def _button_up(self) -> None:
-        midi, self._button_note = getattr(self, "_button_note", None), None
-        if midi is not None:
-            self.note_up(midi)

@@ -1,10 +1,12 @@
-"""The synth window's layout: styles, menu, toolbar, latent sliders, note keyboard, spectrum and status line.
+"""The synth window's layout: a dark instrument face with toolbar and meter, labelled timbre sliders,
+an XY pad over the timbre space, the live spectrum, a piano keyboard and a status line.
 
 :class:`WindowLayout` builds the widgets once (``_build``) and rebuilds the parts that depend on
-the model (``_load_model_widgets``: title, one slider per latent neuron, the note buttons and the
-spectrum axis) whenever a model opens. The widgets' commands are the window's actions
-(:mod:`manne.gui.controls`, :mod:`manne.gui.transport`, :mod:`manne.gui.render`,
-:mod:`manne.gui.loading`); nothing here talks to the engine.
+the model (``_load_model_widgets``: title, one slider per latent neuron with what it does, the XY
+pad's plane and landmarks, the keys the model never heard, the spectrum axis) whenever a model
+opens. The widgets' commands are the window's actions (:mod:`manne.gui.controls`,
+:mod:`manne.gui.transport`, :mod:`manne.gui.render`, :mod:`manne.gui.loading`); nothing here
+talks to the synth.
 """
 
 from __future__ import annotations
@@ -15,60 +17,88 @@ from tkinter import ttk
 
 import numpy as np
 
-from manne.dsp import NOTE_NAMES
-from manne.gui.controls import KEYBOARD
+from manne.gui.meter import LevelMeter
+from manne.gui.piano import PianoKeyboard
 from manne.gui.render import RENDER_MAX_S
 from manne.gui.widgets import SpectrumPlot, Tooltip
+from manne.gui.xypad import XYPad
 from manne.synth.instrument import METHODS
 
-__all__ = ["ABSENT_NOTE_TIP", "WindowLayout"]
+__all__ = ["ABSENT_NOTE_TIP", "WindowLayout", "COLOURS", "PAD_MAPS"]
 
 ABSENT_NOTE_TIP = "not in corpus: the model never heard this note; it may sound odd"
+COLOURS = {"bg": "#1b1e24", "panel": "#22262d", "text": "#e6e8eb", "dim": "#8a93a0", "accent": "#5ec8ff",
+           "field": "#2a2f37", "border": "#343a44"}
+PAD_MAPS = ("none", "brightness")  # what the XY pad's background shows
+SLIDER_LENGTH = 190
 
 
 class WindowLayout:
     """Mixin of :class:`manne.gui.window.SynthWindow`: builds and rebuilds its widgets.
 
-    Uses the window's ``root``, ``ae``, ``z``, ``audio``, ``playing``, the Tk variables
-    (``note_var``, ``volume_var``, ``phase_var``, ``seconds_var``, ``status_var``, ``message_var``)
-    and ``_audio_error_full``. Sets ``play_button``, ``record_button``, ``render_button``,
-    ``seconds_box``, ``latent_frame``, ``spectrum``, ``notes_frame``, ``volume_scale``,
-    ``volume_label``, ``status_label``, and, per model, ``sliders``, ``value_labels``,
-    ``note_buttons`` and ``notes_hint``.
+    Uses the window's ``root``, ``ae``, ``z``, ``audio``, ``playing``, ``octave``, the Tk variables
+    (``note_var``, ``volume_var``, ``phase_var``, ``hold_var``, ``seconds_var``, ``status_var``,
+    ``message_var``, ``pad_x_var``, ``pad_y_var``, ``pad_map_var``) and ``_audio_error_full``. Sets
+    ``play_button``, ``record_button``, ``render_button``, ``seconds_box``, ``meter``,
+    ``latent_frame``, ``pad``, ``pad_x_box``, ``pad_y_box``, ``spectrum``, ``piano``,
+    ``octave_label``, ``volume_scale``, ``volume_label``, ``status_label``, and, per model,
+    ``sliders``, ``slider_labels``, ``value_labels`` and ``notes_hint``.
     """
 
     def _style(self) -> None:
-        style = ttk.Style(self.root)
+        root, c = self.root, COLOURS
+        style = ttk.Style(root)
         if "clam" in style.theme_names():
             style.theme_use("clam")
-        base = tkfont.nametofont("TkDefaultFont", root=self.root)
+        base = tkfont.nametofont("TkDefaultFont", root=root)
         family, size = base.actual("family"), abs(int(base.actual("size")))
-        style.configure("Note.Toolbutton", padding=(6, 6), width=3, anchor="center", font=(family, size, "bold"))
-        style.map("Note.Toolbutton", background=[("selected", "#2f7dd1"), ("active", "#d8e6f5")],
-                  foreground=[("selected", "white")])
-        style.configure("Absent.Note.Toolbutton", foreground="#8c8c8c", font=(family, size, "italic"))
-        style.map("Absent.Note.Toolbutton", background=[("selected", "#7d9cc0"), ("active", "#e6e6e6")],
-                  foreground=[("selected", "white")])
-        style.configure("Status.TLabel", padding=(8, 3), relief="sunken")
-        style.configure("Value.TLabel", font=("TkFixedFont", max(8, size - 1)))
-        style.configure("Hint.TLabel", foreground="#666666")
+        root.configure(background=c["bg"])
+        style.configure(".", background=c["bg"], foreground=c["text"], fieldbackground=c["field"],
+                        bordercolor=c["border"], lightcolor=c["panel"], darkcolor=c["bg"], troughcolor=c["field"],
+                        focuscolor=c["accent"], selectbackground=c["accent"], selectforeground="#10141a")
+        style.configure("TFrame", background=c["bg"])
+        style.configure("TLabelframe", background=c["bg"], bordercolor=c["border"])
+        style.configure("TLabelframe.Label", background=c["bg"], foreground=c["dim"], font=(family, size, "bold"))
+        style.configure("TLabel", background=c["bg"], foreground=c["text"])
+        style.configure("TButton", background=c["panel"], foreground=c["text"], padding=(10, 4))
+        style.map("TButton", background=[("active", "#2d333c"), ("disabled", c["bg"])],
+                  foreground=[("disabled", "#5b626d")])
+        style.configure("Accent.TButton", background="#2f7dd1", foreground="white")
+        style.map("Accent.TButton", background=[("active", "#3a8ce0")])
+        style.configure("TCheckbutton", background=c["bg"], foreground=c["text"], indicatorbackground=c["field"])
+        style.map("TCheckbutton", background=[("active", c["bg"])], indicatorbackground=[("selected", c["accent"])])
+        style.configure("TScale", background="#7d8795", troughcolor=c["field"], sliderthickness=18, borderwidth=0)
+        style.map("TScale", background=[("active", c["accent"])])
+        style.configure("TCombobox", fieldbackground=c["field"], background=c["panel"], foreground=c["text"],
+                        arrowcolor=c["text"])
+        style.map("TCombobox", fieldbackground=[("readonly", c["field"])], foreground=[("readonly", c["text"])])
+        root.option_add("*TCombobox*Listbox.background", c["field"])
+        root.option_add("*TCombobox*Listbox.foreground", c["text"])
+        style.configure("TSpinbox", fieldbackground=c["field"], foreground=c["text"], arrowcolor=c["text"])
+        style.configure("TSeparator", background=c["border"])
+        style.configure("Status.TLabel", padding=(8, 3), background="#15181d", foreground=c["dim"])
+        style.configure("Value.TLabel", foreground=c["accent"], font=("TkFixedFont", max(8, size - 1)))
+        style.configure("Hint.TLabel", foreground=c["dim"])
+        style.configure("Slider.TLabel", foreground=c["text"], font=(family, size, "bold"))
+        style.configure("What.TLabel", foreground=c["dim"], font=(family, max(7, size - 2)))
 
     def _build(self) -> None:
         root = self.root
         self._build_menu()
         play_text = "❚❚ Pause" if self.playing else "▶ Play"
-        outer = ttk.Frame(root, padding=8)
+        outer = ttk.Frame(root, padding=10)
         outer.grid(row=0, column=0, sticky="nsew")
         root.columnconfigure(0, weight=1)
         root.rowconfigure(0, weight=1)
-        outer.columnconfigure(1, weight=1)
+        outer.columnconfigure(2, weight=1)
         outer.rowconfigure(1, weight=1)
 
         bar = ttk.Frame(outer)
-        bar.grid(row=0, column=0, columnspan=2, sticky="ew", pady=(0, 8))
+        bar.grid(row=0, column=0, columnspan=3, sticky="ew", pady=(0, 10))
         ttk.Button(bar, text="Open model…", command=self.open_model_dialog, takefocus=False).pack(side="left")
         ttk.Separator(bar, orient="vertical").pack(side="left", fill="y", padx=8)
-        self.play_button = ttk.Button(bar, text=play_text, width=9, command=self.toggle_play, takefocus=False)
+        self.play_button = ttk.Button(bar, text=play_text, width=9, command=self.toggle_play, takefocus=False,
+                                      style="Accent.TButton")
         self.play_button.pack(side="left")
         self.record_button = ttk.Button(bar, text="● Record…", width=11, command=self.toggle_record, takefocus=False)
         self.record_button.pack(side="left", padx=(4, 0))
@@ -83,41 +113,71 @@ class WindowLayout:
         self.seconds_box.bind("<Return>", lambda e: root.focus_set())
         self.seconds_box.bind("<Escape>", lambda e: root.focus_set())
         ttk.Label(bar, text="s…").pack(side="left")
-        ttk.Button(bar, text="Load preset…", command=self.load_preset_dialog, takefocus=False).pack(side="right")
-        ttk.Button(bar, text="Save preset…", command=self.save_preset_dialog, takefocus=False).pack(side="right", padx=(0, 4))
+        ttk.Separator(bar, orient="vertical").pack(side="left", fill="y", padx=8)
+        ttk.Button(bar, text="Load preset…", command=self.load_preset_dialog, takefocus=False).pack(side="left")
+        ttk.Button(bar, text="Save preset…", command=self.save_preset_dialog, takefocus=False).pack(side="left", padx=(4, 0))
+        self.meter = LevelMeter(bar, width=200, height=22)
+        self.meter.canvas.pack(side="right")
+        ttk.Label(bar, text="Out", style="Hint.TLabel").pack(side="right", padx=(0, 6))
 
-        self.latent_frame = ttk.Labelframe(outer, text="Timbre (latent)", padding=(8, 4))
-        self.latent_frame.grid(row=1, column=0, sticky="ns", padx=(0, 8))
+        self.latent_frame = ttk.Labelframe(outer, text="Timbre", padding=(8, 4))
+        self.latent_frame.grid(row=1, column=0, sticky="ns", padx=(0, 10))
 
-        spec = ttk.Labelframe(outer, text="Spectrum", padding=4)
-        spec.grid(row=1, column=1, sticky="nsew")
+        pad_frame = ttk.Labelframe(outer, text="Timbre space", padding=(8, 4))
+        pad_frame.grid(row=1, column=1, sticky="n", padx=(0, 10))
+        self.pad = XYPad(pad_frame, on_move=self._pad_moved, size=250)
+        self.pad.canvas.grid(row=0, column=0, columnspan=6, pady=(0, 6))
+        ttk.Label(pad_frame, text="X", style="Hint.TLabel").grid(row=1, column=0, sticky="w")
+        self.pad_x_box = ttk.Combobox(pad_frame, textvariable=self.pad_x_var, width=5, state="readonly", takefocus=False)
+        self.pad_x_box.grid(row=1, column=1, padx=(2, 8))
+        ttk.Label(pad_frame, text="Y", style="Hint.TLabel").grid(row=1, column=2, sticky="w")
+        self.pad_y_box = ttk.Combobox(pad_frame, textvariable=self.pad_y_var, width=5, state="readonly", takefocus=False)
+        self.pad_y_box.grid(row=1, column=3, padx=(2, 8))
+        map_box = ttk.Combobox(pad_frame, textvariable=self.pad_map_var, values=PAD_MAPS, width=10, state="readonly",
+                               takefocus=False)
+        map_box.grid(row=1, column=4, columnspan=2, sticky="e")
+        Tooltip(map_box, "background: how bright each point of the plane sounds for the selected note")
+        for box in (self.pad_x_box, self.pad_y_box, map_box):
+            box.bind("<<ComboboxSelected>>", lambda e: (self._pad_plane_changed(), self.root.focus_set()))
+
+        spec = ttk.Labelframe(outer, text="What you hear", padding=4)
+        spec.grid(row=1, column=2, sticky="nsew")
         spec.columnconfigure(0, weight=1)
         spec.rowconfigure(0, weight=1)
         a = self.ae.analysis
-        self.spectrum = SpectrumPlot(spec, sr=a.sr, n_fft=a.n_fft)
+        self.spectrum = SpectrumPlot(spec, sr=a.sr, n_fft=a.n_fft, width=380, height=250)
         self.spectrum.canvas.grid(row=0, column=0, sticky="nsew")
 
-        self.notes_frame = ttk.Labelframe(outer, text="Note", padding=(8, 4))
-        self.notes_frame.grid(row=2, column=0, columnspan=2, sticky="ew", pady=(8, 0))
+        keys = ttk.Frame(outer)
+        keys.grid(row=2, column=0, columnspan=3, sticky="ew", pady=(10, 0))
+        keys.columnconfigure(0, weight=1)
+        self.piano = PianoKeyboard(keys, on_press=self._piano_down, on_release=self._piano_up,
+                                   low=12 * self.octave, octaves=3, width=900, height=100)
+        self.piano.canvas.grid(row=0, column=0, sticky="ew")
 
         ctl = ttk.Frame(outer)
-        ctl.grid(row=3, column=0, columnspan=2, sticky="ew", pady=(8, 0))
-        ttk.Label(ctl, text="Volume").pack(side="left")
-        self.volume_scale = ttk.Scale(ctl, from_=0.0, to=1.0, orient="horizontal", length=200,
+        ctl.grid(row=3, column=0, columnspan=3, sticky="ew", pady=(8, 0))
+        ttk.Button(ctl, text="◀", width=2, command=lambda: self.set_octave(self.octave - 1), takefocus=False).pack(side="left")
+        self.octave_label = ttk.Label(ctl, text=f"octave {self.octave}", width=9, anchor="center", style="Value.TLabel")
+        self.octave_label.pack(side="left", padx=2)
+        ttk.Button(ctl, text="▶", width=2, command=lambda: self.set_octave(self.octave + 1), takefocus=False).pack(side="left")
+        ttk.Checkbutton(ctl, text="Hold", variable=self.hold_var, command=self._hold_changed,
+                        takefocus=False).pack(side="left", padx=(16, 2))
+        ttk.Label(ctl, text="Sound", style="Hint.TLabel").pack(side="left", padx=(16, 4))
+        method_box = ttk.Combobox(ctl, textvariable=self.phase_var, values=METHODS, width=9, state="readonly",
+                                  takefocus=False)
+        method_box.pack(side="left")
+        method_box.bind("<<ComboboxSelected>>", lambda e: (self._phase_changed(), self.root.focus_set()))
+        ttk.Label(ctl, text="Volume", style="Hint.TLabel").pack(side="left", padx=(16, 4))
+        self.volume_scale = ttk.Scale(ctl, from_=0.0, to=1.0, orient="horizontal", length=160,
                                       variable=self.volume_var, command=self._volume_changed, takefocus=False)
-        self.volume_scale.pack(side="left", padx=(6, 4))
+        self.volume_scale.pack(side="left", padx=(0, 4))
         self.volume_label = ttk.Label(ctl, width=5, style="Value.TLabel")
         self.volume_label.pack(side="left")
         self.volume_label.configure(text=f"{self.volume_var.get():.0%}")
-        ttk.Label(ctl, text="Sound").pack(side="left", padx=(24, 6))
-        for mode in METHODS:
-            ttk.Radiobutton(ctl, text=mode, value=mode, variable=self.phase_var, command=self._phase_changed,
-                            takefocus=False).pack(side="left", padx=2)
-        ttk.Checkbutton(ctl, text="Hold", variable=self.hold_var, command=self._hold_changed,
-                        takefocus=False).pack(side="left", padx=(16, 2))
-        self.octave_label = ttk.Label(ctl, text=f"octave {self.octave}", style="Value.TLabel")
-        self.octave_label.pack(side="left", padx=(16, 2))
         ttk.Label(ctl, textvariable=self.message_var, style="Hint.TLabel").pack(side="right")
+        self.notes_hint = ttk.Label(outer, style="Hint.TLabel")
+        self.notes_hint.grid(row=4, column=0, columnspan=3, sticky="w", pady=(6, 0))
 
         # width=1: a long status never widens the window; it is cut at the window's edge instead
         self.status_label = ttk.Label(root, textvariable=self.status_var, style="Status.TLabel", anchor="w", width=1)
@@ -125,8 +185,10 @@ class WindowLayout:
         Tooltip(self.status_label, lambda: self._audio_error_full or self.status_var.get())
 
     def _build_menu(self) -> None:
-        menu = tk.Menu(self.root)
-        file = tk.Menu(menu, tearoff=False)
+        colours = {"background": COLOURS["panel"], "foreground": COLOURS["text"], "activebackground": "#2f7dd1",
+                   "activeforeground": "white", "borderwidth": 0}
+        menu = tk.Menu(self.root, **colours)
+        file = tk.Menu(menu, tearoff=False, **colours)
         file.add_command(label="Open model…", command=self.open_model_dialog, accelerator="Ctrl+O")
         file.add_separator()
         file.add_command(label="Load preset…", command=self.load_preset_dialog)
@@ -140,50 +202,44 @@ class WindowLayout:
         self.root.configure(menu=menu)
 
     def _load_model_widgets(self) -> None:
-        """(Re)build the parts that depend on the model: title, sliders, note buttons, spectrum axis."""
+        """(Re)build what depends on the model: title, sliders and their labels, the pad, the keys."""
         self.root.title(f"manne — {self.model_name}")
         for w in self.latent_frame.winfo_children():
             w.destroy()
         lo, hi = np.asarray(self.ae.latent_range, dtype=np.float64)
+        what = self.slider_meanings()
         self.sliders: list[ttk.Scale] = []
+        self.slider_labels: list[ttk.Label] = []
         self.value_labels: list[ttk.Label] = []
         for i in range(self.ae.latent):
             top, bottom = float(hi[i]), float(lo[i])
             if top <= bottom:
                 top = bottom + 1e-3
-            ttk.Label(self.latent_frame, text=f"z{i + 1}").grid(row=0, column=i, padx=3)
-            label = ttk.Label(self.latent_frame, width=6, anchor="center", style="Value.TLabel")
-            label.grid(row=2, column=i, padx=3)
-            self.value_labels.append(label)
+            name = ttk.Label(self.latent_frame, text=f"z{i + 1}", style="Slider.TLabel")
+            name.grid(row=0, column=i, padx=4)
+            self.slider_labels.append(ttk.Label(self.latent_frame, text=what[i], style="What.TLabel", width=8,
+                                                anchor="center"))
+            self.slider_labels[-1].grid(row=1, column=i, padx=2)
             scale = ttk.Scale(self.latent_frame, from_=top, to=bottom, value=float(self.z[i]), orient="vertical",
-                              length=200, command=lambda v, i=i: self._slider_moved(i, v), takefocus=False)
-            scale.grid(row=1, column=i, padx=3, pady=2, sticky="ns")
+                              length=SLIDER_LENGTH, command=lambda v, i=i: self._slider_moved(i, v), takefocus=False)
+            scale.grid(row=2, column=i, padx=4, pady=4, sticky="ns")
             self.sliders.append(scale)
-        self.latent_frame.rowconfigure(1, weight=1)
+            label = ttk.Label(self.latent_frame, width=4, anchor="center", style="Value.TLabel")
+            label.grid(row=3, column=i, padx=2)
+            self.value_labels.append(label)
+            if what[i]:
+                Tooltip(scale, f"z{i + 1}: up is {what[i]} (from the model's descriptor map)")
+        self.latent_frame.rowconfigure(2, weight=1)
         self._show_values()
 
-        for w in self.notes_frame.winfo_children():
-            w.destroy()
         present = set(self.ae.notes_present)
-        self.note_buttons: list[ttk.Radiobutton] = []
-        keys = ttk.Frame(self.notes_frame)
-        keys.pack(side="top", anchor="w")
-        for i, name in enumerate(NOTE_NAMES):
-            style = "Note.Toolbutton" if i in present else "Absent.Note.Toolbutton"
-            b = ttk.Radiobutton(keys, text=name, value=i, variable=self.note_var, style=style, takefocus=False)
-            b.bind("<ButtonPress-1>", lambda e, i=i: self._button_down(i))
-            b.bind("<ButtonRelease-1>", lambda e: self._button_up())
-            b.grid(row=0, column=i, padx=1)
-            ttk.Label(keys, text=KEYBOARD[i].upper(), style="Hint.TLabel").grid(row=1, column=i)
-            if i not in present:
-                Tooltip(b, f"{name}: {ABSENT_NOTE_TIP}")
-            self.note_buttons.append(b)
-        absent = [NOTE_NAMES[i] for i in range(12) if i not in present]
-        hint = "Keys A W S E D F T G Y H U J play C … B · Z/X: octave · space: play/pause"
+        absent = [i for i in range(12) if i not in present]
+        self.piano.set_absent(absent)
+        hint = "Keys A W S E D F T G Y H U J play C … B (K: next C) · Z/X: octave · space: play/pause"
         if absent:
-            hint += f" · grey italic: not in corpus ({' '.join(absent)})"
-        self.notes_hint = ttk.Label(self.notes_frame, text=hint, style="Hint.TLabel")
-        self.notes_hint.pack(side="top", anchor="w", pady=(4, 0))
+            hint += " · dimmed keys: not in the corpus (played from the nearest note the model knows)"
+        self.notes_hint.configure(text=hint)
+        self._load_pad()
 
         a = self.ae.analysis
         self.spectrum.set_analysis(sr=a.sr, n_fft=a.n_fft)

@@ -18,6 +18,7 @@ import numpy as np
 from manne.dsp import NOTE_NAMES
 from manne.errors import ManneError, ParameterError
 from manne.gui.status import short_reason
+from manne.io.settings import output_folder
 from manne.model.forward import Autoencoder
 from manne.synth.presets import Preset, load_preset, save_preset
 
@@ -50,6 +51,7 @@ class ModelsAndPresets:
         """Ask for a model directory and :meth:`load_model` it (File > Open model…, Ctrl+O)."""
         path = filedialog.askdirectory(parent=self.root, title="Open model directory", mustexist=True,
                                        initialdir=str(self.model_dir.parent))
+        self.root.focus_force()
         if path:
             try:
                 self.load_model(path)
@@ -78,12 +80,13 @@ class ModelsAndPresets:
             except ManneError as exc:
                 self.audio_error, self._audio_error_full = short_reason(str(exc)), str(exc)
         self.ae, self.model_dir, self.engine, self.audio = ae, Path(model_dir), engine, audio
+        self.session.attach(engine, model_dir=model_dir, note=int(self.note_var.get()))  # MIDI and OSC follow
         lo, hi = np.asarray(ae.latent_range, dtype=np.float64)
         self.z = (lo + hi) / 2
         self._load_model_widgets()
-        self.engine.set_z(self.z.copy())
+        self.z = self.session.set_z(self.z)
         if self.hold_var.get():
-            self.engine.set_note(int(self.note_var.get()), octave=self.octave)
+            self.session.select_note(int(self.note_var.get()))  # the drone, on the new model
         for button in (self.play_button, self.record_button):
             button.state(["!disabled"] if audio is not None else ["disabled"])
         if was_playing:
@@ -99,10 +102,10 @@ class ModelsAndPresets:
         return AudioOut(engine, device=self.device, buffer=self.buffer)
 
     def current_preset(self) -> Preset:
-        """The sound now playing as a :class:`~manne.synth.presets.Preset`."""
+        """The sound now playing, with the MIDI-learn map, as a :class:`~manne.synth.presets.Preset`."""
         return Preset(model=str(self.model_dir.resolve()), z=[float(v) for v in self.z],
                       note=NOTE_NAMES[self.note_var.get()], volume=round(float(self.volume_var.get()), 4),
-                      phase=self.phase_var.get())
+                      phase=self.phase_var.get(), midi=self.session.state().cc_map)
 
     def apply_preset(self, preset: Preset) -> None:
         """Set sliders, note, volume and phase from ``preset`` (on the current model).
@@ -118,11 +121,15 @@ class ModelsAndPresets:
         self.set_note(preset.note_index)
         self.set_volume(preset.volume)
         self.set_phase(preset.phase)
+        if preset.midi:  # a preset without a MIDI map keeps the one learnt
+            self.session.set_cc_map(preset.midi)
 
     def save_preset_dialog(self) -> None:
         """Ask for a file name and save :meth:`current_preset` there."""
         path = filedialog.asksaveasfilename(parent=self.root, title="Save preset", defaultextension=".json",
-                                            filetypes=[("manne preset", "*.json")], initialfile=f"{self.model_name}.json")
+                                            filetypes=[("manne preset", "*.json")], initialfile=f"{self.model_name}.json",
+                                            initialdir=str(output_folder()))
+        self.root.focus_force()
         if path:
             try:
                 save_preset(path, self.current_preset())
@@ -132,7 +139,9 @@ class ModelsAndPresets:
 
     def load_preset_dialog(self) -> None:
         """Ask for a preset file and :meth:`load_preset` it."""
-        path = filedialog.askopenfilename(parent=self.root, title="Load preset", filetypes=[("manne preset", "*.json")])
+        path = filedialog.askopenfilename(parent=self.root, title="Load preset", filetypes=[("manne preset", "*.json")],
+                                          initialdir=str(output_folder()))
+        self.root.focus_force()
         if path:
             try:
                 self.load_preset(path)

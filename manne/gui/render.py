@@ -15,6 +15,7 @@ from tkinter import filedialog
 
 from manne.dsp import NOTE_NAMES
 from manne.errors import ManneError, ParameterError
+from manne.io.settings import output_folder, remember_output_folder
 
 __all__ = ["RENDER_MAX_S", "Rendering"]
 
@@ -54,8 +55,11 @@ class Rendering:
             return
         path = filedialog.asksaveasfilename(parent=self.root, title=f"Render {seconds:g} s to WAV",
                                             defaultextension=".wav", filetypes=[("WAV audio", "*.wav")],
-                                            initialfile=f"{self.model_name}-{NOTE_NAMES[self.note_var.get()]}.wav")
+                                            initialfile=f"{self.model_name}-{NOTE_NAMES[self.note_var.get()]}.wav",
+                                            initialdir=str(output_folder()))
+        self.root.focus_force()  # the keys play again at once after the dialog
         if path:
+            remember_output_folder(path)
             self.render_to(path, seconds)
 
     def render_to(self, path: str | os.PathLike, seconds: float) -> threading.Thread | None:

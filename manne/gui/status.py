@@ -1,8 +1,10 @@
 """The window's status line and its polling of the engine.
 
-Every ``POLL_MS`` the window reads the engine (``last_spectrum``, ``cpu_load``, ``underruns``,
-``recorded_seconds``, ``last_error``) from Tk's main thread with ``after``: it redraws the spectrum,
-picks up a finished offline render, and every ``STATUS_EVERY`` polls rewrites the status line.
+Every ``POLL_MS`` the window reads the engine (its output tap, held notes, ``cpu_load``,
+``underruns``, ``recorded_seconds``, ``last_error``) from Tk's main thread with ``after``: it
+redraws the spectrum of what was played and the level meter, lights the held keys, redraws the XY
+pad's map if the note changed, picks up a finished offline render, and every ``STATUS_EVERY``
+polls rewrites the status line.
 Nothing here waits on the audio thread, and nothing in the audio thread calls Tk.
 """
 
@@ -36,14 +38,19 @@ class StatusLine:
     """
 
     def spectrum_now(self) -> np.ndarray | None:
-        """The spectrum to draw: the engine's last decoded frame while playing, else the current decode.
+        """The spectrum to draw: of the last ``n_fft`` samples played while the stream plays (a
+        full-scale sine peaks at 0 dB), else the decoder's spectrum for the sliders and note.
 
         Returns
         -------
         S : np.ndarray, shape (n_bins,), or None when there is nothing to draw
         """
-        if self.playing and self.engine.playing:  # the harmonics of the sounding voices
-            return self.engine.spectrum()
+        if self.playing:
+            n_fft = self.ae.analysis.n_fft
+            if self._window is None or len(self._window) != n_fft:
+                self._window = np.hanning(n_fft).astype(np.float32)
+            y = self.engine.tap.recent(n_fft)
+            return np.abs(np.fft.rfft(y * self._window)) / (self._window.sum() / 2)
         key = (tuple(np.round(self.z, 6)), int(self.note_var.get()))
         if key != self._preview_key:
             self._preview_key = key
@@ -67,6 +74,9 @@ class StatusLine:
             parts.append(f"● recording {self.recording.name} {self.engine.recorded_seconds:.1f} s")
         if self.audio is not None and self.engine.last_error:
             parts.append(f"audio error: {self.engine.last_error}")
+        inputs = self.session.counts.text()  # MIDI and OSC messages played (and refused)
+        if inputs:
+            parts.append(inputs)
         return "   ·   ".join(parts)
 
     def _refresh_status(self) -> None:
@@ -79,6 +89,11 @@ class StatusLine:
         if self.closed:
             return
         self.spectrum.update(self.spectrum_now())
+        self.meter.update(*(self.engine.tap.levels() if self.playing else (-120.0, -120.0)))
+        self.piano.show_held(v.note for v in self.engine.bank.held())
+        if self.session.revision != self._session_seen:  # MIDI or OSC moved something
+            self._sync_from_session()
+        self._update_pad_map()
         if self._render_result is not None:
             self._render_done()
         self._polls += 1

@@ -12,6 +12,7 @@ from pathlib import Path
 from tkinter import filedialog
 
 from manne.errors import ManneError
+from manne.io.settings import output_folder, remember_output_folder
 
 __all__ = ["Transport"]
 
@@ -77,8 +78,11 @@ class Transport:
             return
         path = filedialog.asksaveasfilename(parent=self.root, title="Record to WAV", defaultextension=".wav",
                                             filetypes=[("WAV audio", "*.wav")],
-                                            initialfile=f"{self.model_name}-recording.wav")
+                                            initialfile=f"{self.model_name}-recording.wav",
+                                            initialdir=str(output_folder()))
+        self.root.focus_force()  # the keys play again at once after the dialog
         if path:
+            remember_output_folder(path)
             self.start_recording(path)
 
     def start_recording(self, path: str | os.PathLike) -> None:

@@ -1,26 +1,32 @@
-"""The synth window: one slider per latent neuron, a note keyboard, transport and a live spectrum.
+"""The synth window: labelled timbre sliders, an XY pad over the timbre space, a piano keyboard,
+transport, an output level meter and the live spectrum of what is played.
 
 Thread contract
 ---------------
 Tk runs in the main thread, and only there. The audio callback runs in PyAudio's thread and
 touches the engine only. Neither side ever waits for the other:
 
-- GUI -> engine: each control calls an engine setter (``set_z``, ``set_note``, ``set_volume``,
-  ``set_phase``) from its own command callback, at once. The setter swaps in a new parameter
-  snapshot that the callback picks up at its next hop; it never waits for the audio thread.
-- engine -> GUI: the window polls ``engine.last_spectrum``, ``cpu_load`` and ``underruns`` with
-  ``after(50)``. Nothing in the audio thread calls Tk.
+- GUI -> engine: each control calls a method of the window's session (:mod:`manne.control.session`:
+  ``note_on``, ``set_z_at``, ``set_volume``, ``set_method``...) from its own command callback, at
+  once; the session calls the engine's setter, which queues the event or swaps in a new parameter
+  snapshot that the callback picks up at its next block; it never waits for the audio thread.
+- MIDI and OSC (``manne synth --midi/--osc``) call the same session from their own threads; the
+  window's poll sees ``session.revision`` change and moves its widgets to ``session.state()``.
+- engine -> GUI: the window polls the engine's output tap (the last samples played: meter and
+  spectrum), its held notes, ``cpu_load`` and ``underruns`` with ``after(50)``. Nothing in the
+  audio thread calls Tk.
 - Offline rendering ("Render N s...") runs in a worker thread on an engine of its own, so it
   neither freezes the window nor disturbs the live stream; its end is polled with ``after``.
 - Closing the window stops the stream, then finishes any recording, then destroys Tk.
 
-Keyboard: the computer keys ``A W S E D F T G Y H U J`` play C C# D D# E F F# G G# A A# B, and
-the space bar plays or pauses. Tk, PyAudio and the engine load only here, never at ``import manne``.
+Keyboard: the computer keys ``A W S E D F T G Y H U J K`` play C C# D D# E F F# G G# A A# B C,
+``Z``/``X`` shift the octave, and the space bar plays or pauses. Tk, PyAudio and the engine load only here, never at ``import manne``.
 
 The window is one class, :class:`SynthWindow`, assembled from one mixin per concern:
 
-- :mod:`manne.gui.layout`: the widgets (menu, toolbar, sliders, note buttons, spectrum, status line);
-- :mod:`manne.gui.controls`: sliders, notes, volume, phase and the computer keyboard -> engine;
+- :mod:`manne.gui.layout`: the widgets (menu, toolbar and meter, sliders, XY pad, spectrum, piano, status line);
+- :mod:`manne.gui.controls`: sliders, piano, volume, method and the computer keyboard -> engine;
+- :mod:`manne.gui.timbre`: the XY pad's plane, background map and landmarks, the sliders' meanings;
 - :mod:`manne.gui.transport`: play/pause and recording;
 - :mod:`manne.gui.render`: offline rendering in a worker thread;
 - :mod:`manne.gui.loading`: opening models, loading and saving presets;
@@ -39,11 +45,13 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from manne.control.session import Session
 from manne.errors import ParameterError
 from manne.gui.controls import SoundControls
 from manne.gui.layout import WindowLayout
 from manne.gui.loading import ModelsAndPresets
 from manne.gui.render import Rendering
+from manne.gui.timbre import TimbrePad
 from manne.gui.status import POLL_MS, StatusLine, short_reason
 from manne.gui.transport import Transport
 from manne.model.forward import Autoencoder
@@ -56,7 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["SynthWindow", "main"]
 
 
-class SynthWindow(WindowLayout, SoundControls, Transport, Rendering, ModelsAndPresets, StatusLine):
+class SynthWindow(WindowLayout, SoundControls, TimbrePad, Transport, Rendering, ModelsAndPresets, StatusLine):
     """The synth's main window, built inside ``root``.
 
     Parameters
@@ -75,11 +83,13 @@ class SynthWindow(WindowLayout, SoundControls, Transport, Rendering, ModelsAndPr
         ``manne.synth.stream.AudioOut(engine, device=device, buffer=buffer)``.
     playing : bool, whether ``audio`` was already started (the window shows Pause)
     preset : Preset, optional, the initial sliders, note, volume and phase (else the engine's)
+    session : Session, optional, the state shared with MIDI and OSC (default: a new one on ``engine``)
     """
 
     def __init__(self, root: tk.Misc, ae: Autoencoder, model_dir: str | os.PathLike, *, engine: Synth,
                  audio: AudioOut | None = None, audio_error: str | None = None, device=None, buffer: int = 512,
-                 open_audio: Callable[[Synth], AudioOut] | None = None, playing: bool = False, preset: Preset | None = None):
+                 open_audio: Callable[[Synth], AudioOut] | None = None, playing: bool = False, preset: Preset | None = None,
+                 session: Session | None = None):
         self.root = root
         self.ae = ae
         self.model_dir = Path(model_dir)
@@ -113,23 +123,32 @@ class SynthWindow(WindowLayout, SoundControls, Transport, Rendering, ModelsAndPr
         self._keys_down: dict[str, int] = {}  # computer key -> the MIDI note it started
         self._pending_release: dict[str, str] = {}  # computer key -> the after() id of its deferred release
         self.seconds_var = tk.StringVar(root, value="5")
+        self.pad_x_var, self.pad_y_var = tk.StringVar(root), tk.StringVar(root)
+        self.pad_map_var = tk.StringVar(root, value="brightness")
+        self.plane = None
+        self._window: np.ndarray | None = None  # the live spectrum's Hann window
         self.status_var = tk.StringVar(root)
         self.message_var = tk.StringVar(root)
+        self.session = session or Session(engine, model_dir=model_dir, note=self.note_var.get(), octave=self.octave)
+        self._session_seen = -1
 
         self._style()
         self._build()
         self._load_model_widgets()
-        self.engine.set_z(self.z.copy())
-        self.engine.set_volume(self.volume_var.get())
-        self.engine.set_method(self.phase_var.get())
+        self.z = self.session.set_z(self.z)
+        self.session.set_volume(self.volume_var.get())
+        self.session.set_method(self.phase_var.get())
+        if preset is not None and preset.midi:
+            self.session.set_cc_map(preset.midi)
 
         root.protocol("WM_DELETE_WINDOW", self.close)
         root.bind("<KeyPress>", self._on_key)
         root.bind("<KeyRelease>", self._on_key_release)
         root.bind("<Control-q>", lambda e: self.close())
         root.bind("<Control-o>", lambda e: self.open_model_dialog())
+        root.bind_class("TScale", "<Button-3>", self._learn_clicked, add="+")
         root.update_idletasks()
-        root.minsize(max(720, root.winfo_reqwidth()), max(520, root.winfo_reqheight()))
+        root.minsize(max(900, root.winfo_reqwidth()), max(600, root.winfo_reqheight()))
         self._refresh_status()
         self._after = root.after(POLL_MS, self._poll)
 
@@ -157,8 +176,12 @@ class SynthWindow(WindowLayout, SoundControls, Transport, Rendering, ModelsAndPr
 
 
 def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 256, block: int = 128, method: str = "harmonic",
-         hold: bool = False, preset: str | os.PathLike | None = None, play: bool = True) -> int:
+         hold: bool = False, preset: str | os.PathLike | None = None, play: bool = True,
+         inputs: Callable[[Session], list] | None = None) -> int:
     """Open the synth on a model and play at once; return when the window closes.
+
+    ``inputs(session)`` opens what plays the session from outside (MIDI, OSC:
+    :func:`manne.control.open_inputs`); each is closed with the window.
 
     The NumPy model loads first and the stream starts before the window is built, so the first
     sound comes fast. A missing audio device leaves the window usable for rendering. A preset's
@@ -186,7 +209,7 @@ def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 256, block:
     if p is not None:  # otherwise the sliders start at the middle of the range
         engine.set_z(p.z)
         engine.set_note(p.note_index)
-    audio, reason = None, None
+    audio, reason, opened = None, None, []
     try:
         from manne.synth.stream import AudioOut
 
@@ -199,14 +222,21 @@ def main(model_dir: str | os.PathLike, *, device=None, buffer: int = 256, block:
         audio, reason = None, str(exc)
     win = None
     try:
+        first = int(ae.notes_present[0]) if ae.notes_present else 0
+        session = Session(engine, model_dir=model_dir, note=p.note_index if p else first)
+        opened = inputs(session) if inputs is not None else []
+        for x in opened:
+            print(f"manne synth: {x.describe()}", flush=True)
         win = SynthWindow(root, ae, model_dir, engine=engine, audio=audio, audio_error=reason, device=device,
-                          buffer=buffer, playing=audio is not None and play, preset=p)
+                          buffer=buffer, playing=audio is not None and play, preset=p, session=session)
         root.deiconify()
         # Ctrl-C in the terminal closes the window properly (stream stopped, recording finished)
         # instead of being swallowed by a Tk callback
         signal.signal(signal.SIGINT, lambda *_: root.after_idle(win.close))
         root.mainloop()
     finally:
+        for x in opened:
+            x.close()
         if win is not None and not win.closed:
             win.close()
         elif win is None and audio is not None:

@@ -39,6 +39,7 @@ class Drawn:
     fig: Any
     axes: list = field(default_factory=list)
     artists: list = field(default_factory=list)
+    info: dict = field(default_factory=dict)  # what a plot chose to show (e.g. the labelled names)
 
 
 def use_agg() -> None:

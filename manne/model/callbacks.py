@@ -7,8 +7,9 @@ resumed run stood. Two small callbacks do what Keras lacks:
 * :class:`HistoryLog`, Keras's ``CSVLogger`` written atomically: ``checkpoint/history.csv`` is
   rewritten whole after each epoch (with the epoch's seconds and frames), so a kill never leaves
   half a row, and ``--resume`` reads it back;
-* :class:`Monitor`: the best weights (``checkpoint/best.weights.h5`` and ``best.json``, renamed
-  into place on each improvement), the ``target_mse`` and ``max_minutes`` stops, the resume
+* :class:`Monitor`: the best weights with the optimizer's state (``checkpoint/best.weights.npz``
+  and ``best.json``, renamed into place on each improvement: a point ``--resume`` continues from),
+  the ``target_mse``, ``max_minutes`` and divergence (a NaN or Inf score) stops, the latest epoch's
   checkpoint (``last.keras`` and ``state.json``, every 30 s and when training stops) and the
   progress bar (only on a terminal).
 
@@ -18,17 +19,18 @@ rate the epoch ran at and the checkpoint holds the rate the next epoch starts wi
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 import numpy as np
 
-from manne.io.files import atomic_path
-from manne.model import modeldir
+from manne.io.files import atomic_path, check_room
+from manne.model import checkpoint, modeldir
 from manne.model.config import TrainConfig
 from manne.model.network import keras
 
-__all__ = ["PlateauLR", "EarlyStop", "HistoryLog", "Monitor", "callbacks"]
+__all__ = ["PlateauLR", "EarlyStop", "HistoryLog", "Monitor", "callbacks", "save_keras"]
 
 SAVE_EVERY = 30.0  # seconds between resume checkpoints; also saved when training stops and on Ctrl-C
 
@@ -100,7 +102,8 @@ class Monitor(keras.callbacks.Callback):
 
     Attributes
     ----------
-    stopped : None, ``"target_mse"`` or ``"max_minutes"``: why this callback stopped training
+    stopped : None, ``"target_mse"``, ``"max_minutes"`` or ``"diverged"``: why this callback stopped training
+    diverged_at : the epoch whose score or weights were NaN or Inf (None if none was)
     """
 
     def __init__(self, ckpt: Path, cfg: TrainConfig, history: HistoryLog, *, monitor: str,
@@ -109,6 +112,7 @@ class Monitor(keras.callbacks.Callback):
         self.ckpt, self.cfg, self.history, self.monitor = Path(ckpt), cfg, history, monitor
         self.best_val, self.best_epoch = best_val, best_epoch
         self.stopped: str | None = None
+        self.diverged_at: int | None = None
         self.bar = None
         if progress:
             from tqdm import tqdm
@@ -120,12 +124,17 @@ class Monitor(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         value = float(logs.get(self.monitor, logs.get("loss", np.nan)))
-        if self.best_val is None or value < self.best_val:
-            self.best_val, self.best_epoch = value, epoch + 1
-            with atomic_path(self.ckpt / "best.weights.h5", force=True) as tmp:
-                self.model.save_weights(tmp)
-            # the score goes with the weights, so a resume after a hard kill never replaces them with worse ones
-            modeldir.write_best(self.ckpt, best_val=value, best_epoch=epoch + 1)
+        weights = self.model.get_weights()
+        improved = math.isfinite(value) and (self.best_val is None or value < self.best_val)
+        optimizer = [keras.ops.convert_to_numpy(v) for v in self.model.optimizer.variables] if improved else []
+        if not (math.isfinite(value) and _finite(weights) and _finite(optimizer)):
+            # diverged: these weights are worth nothing (nor a checkpoint of them)
+            self.stopped, self.diverged_at = "diverged", epoch + 1
+            self.model.stop_training = True
+            self._unsaved = False
+            return
+        if improved:
+            self.save_best(value, epoch + 1, weights, optimizer)
         if self.cfg.target_mse and value <= self.cfg.target_mse:
             self.stopped = "target_mse"
         elif self.cfg.max_minutes and self.history.seconds >= 60 * self.cfg.max_minutes:
@@ -141,11 +150,18 @@ class Monitor(keras.callbacks.Callback):
             self.bar.set_postfix_str(f"mse {row.get('mse', np.nan):.2e} val {row.get('val_mse', np.nan):.2e} "
                                      f"best {self.best_val:.2e}@{self.best_epoch} lr {row.get('lr', np.nan):.1e}")
 
+    def save_best(self, value: float, epoch: int, weights: list[np.ndarray], optimizer: list[np.ndarray]) -> None:
+        """The best weights (the model's ``get_weights()``) with the optimizer's state (its ``variables``),
+        then their score: together a point to resume from, so a run killed at any time after its first
+        epoch can be continued (and never replaces them with worse ones)."""
+        checkpoint.write_best_weights(self.ckpt, weights, optimizer)
+        checkpoint.write_best(self.ckpt, best_val=value, best_epoch=epoch)
+        self.best_val, self.best_epoch = value, epoch  # only once both are written
+
     def save_checkpoint(self) -> None:
         """The model with its optimizer state, then the state that names its epoch (for ``--resume``)."""
-        with atomic_path(self.ckpt / "last.keras", force=True) as tmp:
-            self.model.save(tmp)
-        modeldir.write_state(self.ckpt, epoch=len(self.history.rows), seconds=self.history.seconds)
+        save_keras(self.model, self.ckpt / "last.keras")
+        checkpoint.write_state(self.ckpt, epoch=len(self.history.rows), seconds=self.history.seconds)
         self._saved_at, self._unsaved = time.perf_counter(), False
 
     def close(self) -> None:
@@ -154,6 +170,24 @@ class Monitor(keras.callbacks.Callback):
             self.save_checkpoint()
         if self.bar is not None:
             self.bar.close()
+
+
+def save_keras(model, path: Path) -> None:
+    """Write ``model`` (with its optimizer's state) as a ``.keras`` file, atomically.
+
+    Keras keeps the file's HDF5 weights in memory while they fit in half the free memory (manne's
+    models always do), so a full disk is an OSError from Python's zip writer; a disk or file-size
+    limit that cannot take the whole file is refused before Keras writes anything (HDF5 writing to a
+    full disk can crash the interpreter).
+    """
+    variables = [*model.variables, *(model.optimizer.variables if model.optimizer is not None else [])]
+    check_room(path, sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables))
+    with atomic_path(path, force=True) as tmp:
+        model.save(tmp)
+
+
+def _finite(arrays: list[np.ndarray]) -> bool:
+    return all(np.isfinite(a).all() for a in arrays)
 
 
 def callbacks(cfg: TrainConfig, *, monitor: str, epoch: int, best_val: float | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 
 from manne.errors import ParameterError
@@ -9,6 +10,13 @@ from manne.errors import ParameterError
 BOTTLENECKS = ("sigmoid", "lrelu")
 AUGMENTS = ("chroma", "diff", "none")
 SCHEDULES = ("constant", "plateau")
+
+
+# The limits a model's sizes have, whether given on the command line or read from a config.json
+LATENT_MAX = 256  # bottleneck neurons (the paper's models have 2 to 8)
+MAX_WIDTH_MAX = 8192  # widest hidden layer (default 1024)
+N_BINS_MAX = 32769  # an n_fft of 65536
+SEED_MAX = 2**32 - 1  # NumPy's and Keras's seeds
 
 
 LATENT_RANGE_DEFAULT = (0.0, 1.0)  # each latent neuron's slider range when a model stores none (a sigmoid's)
@@ -41,20 +49,18 @@ class ModelConfig:
     alpha: float = 0.1  # LeakyReLU negative slope
 
     def __post_init__(self) -> None:
-        if self.n_bins < 1:
-            raise ParameterError(f"n_bins={self.n_bins} must be at least 1")
-        if self.latent < 1:
-            raise ParameterError(f"latent={self.latent} must be at least 1")
+        _check_int("n_bins", self.n_bins, 1, N_BINS_MAX)
+        _check_int("latent", self.latent, 1, LATENT_MAX)
         if self.bottleneck not in BOTTLENECKS:
             raise ParameterError(f"bottleneck={self.bottleneck!r} must be one of {', '.join(BOTTLENECKS)}")
         if self.augment not in AUGMENTS:
             raise ParameterError(f"augment={self.augment!r} must be one of {', '.join(AUGMENTS)}")
+        _check_int("max_width", self.max_width, 2, MAX_WIDTH_MAX)
         if self.max_width <= self.latent:
             raise ParameterError(f"max_width={self.max_width} must be larger than latent={self.latent}")
-        if self.beta < 0:
-            raise ParameterError(f"beta={self.beta} must be >= 0")
-        if self.l2 < 0:
-            raise ParameterError(f"l2={self.l2} must be >= 0")
+        _check_number("beta", self.beta, 0.0, 1e6)
+        _check_number("l2", self.l2, 0.0, 1.0)
+        _check_number("alpha", self.alpha, 0.0, 1.0)
 
     @property
     def hidden(self) -> list[int]:
@@ -97,28 +103,42 @@ class TrainConfig:
     max_minutes: float = 0.0  # stop after this much training time (0: no limit)
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ParameterError(f"epochs={self.epochs} must be at least 1")
-        if self.batch < 1:
-            raise ParameterError(f"batch={self.batch} must be at least 1")
-        if not self.lr > 0:
+        _check_int("epochs", self.epochs, 1, 10**6)
+        _check_int("batch", self.batch, 1, 10**7)
+        _check_number("lr", self.lr, 0.0, 10.0)
+        if self.lr == 0:
             raise ParameterError(f"lr={self.lr} must be positive")
+        _check_int("seed", self.seed, 0, SEED_MAX)
         if self.schedule not in SCHEDULES:
             raise ParameterError(f"schedule={self.schedule!r} must be one of {', '.join(SCHEDULES)}")
-        if self.patience < 0:
-            raise ParameterError(f"patience={self.patience} must be >= 0")
-        if self.min_lr < 0:
-            raise ParameterError(f"min_lr={self.min_lr} must be >= 0")
-        if self.target_mse < 0:
-            raise ParameterError(f"target_mse={self.target_mse} must be >= 0")
-        if self.max_minutes < 0:
-            raise ParameterError(f"max_minutes={self.max_minutes} must be >= 0")
+        _check_int("patience", self.patience, 0, 10**6)
+        _check_number("min_lr", self.min_lr, 0.0, math.inf)
+        _check_number("target_mse", self.target_mse, 0.0, math.inf)
+        _check_number("max_minutes", self.max_minutes, 0.0, math.inf)
 
     @property
     def plateau_patience(self) -> int:
         """Epochs without improvement before the ``plateau`` schedule halves the rate: ``patience // 2``
         (5 when that is 0)."""
         return self.patience // 2 or 5
+
+
+def _check_int(name: str, value, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParameterError(f"{name}={value!r} must be an integer")
+    if value < lo:
+        raise ParameterError(f"{name}={value} must be at least {lo}")
+    if value > hi:
+        raise ParameterError(f"{name}={value} must be at most {hi}")
+
+
+def _check_number(name: str, value, lo: float, hi: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ParameterError(f"{name}={value!r} must be a finite number")
+    if value < lo:
+        raise ParameterError(f"{name}={value} must be >= {lo:g}")
+    if value > hi:
+        raise ParameterError(f"{name}={value} must be at most {hi:g}")
 
 
 def to_dict(cfg) -> dict:
@@ -150,4 +170,4 @@ def from_dict(cls, d: dict):
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
-__all__ = ["BOTTLENECKS", "AUGMENTS", "SCHEDULES", "ModelConfig", "TrainConfig", "to_dict", "from_dict", "replace"]
+__all__ = ["BOTTLENECKS", "AUGMENTS", "SCHEDULES", "LATENT_MAX", "MAX_WIDTH_MAX", "N_BINS_MAX", "SEED_MAX", "ModelConfig", "TrainConfig", "to_dict", "from_dict", "replace"]

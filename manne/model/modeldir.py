@@ -8,14 +8,18 @@ A model directory holds:
   ``decoder/<i>/W``, ``decoder/<i>/b``, float32 or float16; for a VAE the encoder's last layer is
   the mean of ``q(z|x)``;
 * from training: ``model.keras``, ``history.csv`` (one row per epoch, :data:`HISTORY_COLUMNS`),
-  ``metrics.json``, ``examples.npz`` and ``checkpoint/`` (what ``--resume`` continues from:
-  ``config.json``, ``state.json``, ``best.json``, ``history.csv``, ``best.weights.h5``,
-  ``last.keras``).
+  ``metrics.json``, ``examples.npz``, ``landmarks.json`` (:mod:`manne.timbre.landmarks`), ``descriptors.json``
+  (:mod:`manne.timbre.descriptors`) and ``checkpoint/`` (what ``--resume`` continues from:
+  ``config.json``, ``history.csv``; ``best.weights.npz`` and ``best.json``, the best weights with the
+  optimizer's state and their score, written together at every improvement; ``last.keras`` and
+  ``state.json``, the latest epoch's model, every 30 s and when training stops; read and written by
+  :mod:`manne.model.checkpoint`).
 
 Only ``config.json`` and ``weights.npz`` are needed to play a model (:data:`REQUIRED_FILES`).
-Every file is written to a temporary name and renamed into place. Every reader here is the error
-boundary for its file: a damaged file raises :class:`~manne.errors.ModelError` naming the file and
-the problem. This module needs NumPy only.
+Every file is written to a temporary name and renamed into place, and a finished model is staged
+in a temporary folder and moved in at once (:func:`commit`). Every reader here is the error
+boundary for its file: a damaged file, or a value out of the limits the command line has, raises
+:class:`~manne.errors.ModelError` naming the file and the field. This module needs NumPy only.
 """
 
 from __future__ import annotations
@@ -35,20 +39,25 @@ import numpy as np
 from manne.corpus.analysis import Analysis
 from manne.errors import ModelError, OutputExistsError
 from manne.io.files import atomic_path, read_csv_rows, read_json, write_json
-from manne.model.config import ModelConfig, TrainConfig, from_dict
+from manne.model.config import ModelConfig, from_dict
 
 __all__ = [
     "FORMAT_VERSION", "REQUIRED_FILES", "MODEL_FILES", "HISTORY_COLUMNS", "CHECKPOINT",
-    "is_complete", "check_output", "clear", "read_config", "parse_config", "write_config",
+    "is_complete", "check_output", "read_config", "parse_config", "write_config",
     "read_weights", "write_weights", "read_metrics", "write_metrics", "read_history", "write_history",
-    "read_checkpoint", "write_state", "write_best",
+    "is_resumable", "commit", "corpus_path", "WEIGHT_MAX", "BEST_WEIGHTS",
 ]
 
 FORMAT_VERSION = 1
 REQUIRED_FILES = ("config.json", "weights.npz")
 CHECKPOINT = "checkpoint"
-MODEL_FILES = ("config.json", "weights.npz", "model.keras", "history.csv", "metrics.json", "examples.npz", CHECKPOINT)
+MODEL_FILES = ("config.json", "weights.npz", "model.keras", "history.csv", "metrics.json", "examples.npz", "landmarks.json",
+               "descriptors.json", CHECKPOINT)
 HISTORY_COLUMNS = ("epoch", "loss", "mse", "val_mse", "lr", "seconds", "frames")
+BEST_WEIGHTS = "best.weights.npz"  # (manne 0.1 wrote best.weights.h5, still read)
+# No trained layer comes near this (the bundled model's largest weight is 0.58); beyond it a model is damaged
+# and would play full-scale noise or NaN
+WEIGHT_MAX = 1e4
 
 Layers = list[tuple[np.ndarray, np.ndarray]]  # Dense layers' (W, b), input side first
 
@@ -73,8 +82,9 @@ def check_output(out: str | os.PathLike, *, resume: bool, force: bool) -> None:
     """
     out = Path(out)
     if resume:
-        if not (out / CHECKPOINT / "state.json").is_file():
-            raise ModelError(f"{out}: nothing to resume (no {CHECKPOINT}/state.json); train without --resume")
+        if not is_resumable(out):
+            raise ModelError(f"{out}: nothing to resume (no {CHECKPOINT}/state.json or {CHECKPOINT}/{BEST_WEIGHTS}); "
+                             "train without --resume")
         return
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a directory")
@@ -85,17 +95,64 @@ def check_output(out: str | os.PathLike, *, resume: bool, force: bool) -> None:
             raise OutputExistsError(f"{out} is not a manne model directory; --force only replaces model directories")
 
 
-def clear(out: str | os.PathLike) -> None:
-    """Remove the files a model directory holds (and nothing else the user put there)."""
+def is_resumable(out: str | os.PathLike) -> bool:
+    """Whether ``out`` holds a checkpoint that ``--resume`` can continue (the last epoch's or the best)."""
+    ckpt = Path(out) / CHECKPOINT
+    return (ckpt / "state.json").is_file() or ((ckpt / BEST_WEIGHTS).is_file() and (ckpt / "best.json").is_file())
+
+
+def commit(stage: str | os.PathLike, out: str | os.PathLike) -> None:
+    """Move a finished model from the folder ``stage`` into ``out``, replacing the model there.
+
+    The model files of ``out`` that ``stage`` lacks are removed too (a stale ``descriptors.json``
+    does not describe new weights), except ``checkpoint/``; files the user put there stay. Every
+    step is a rename within one folder, so nothing is copied and a full disk cannot stop it
+    halfway; ``stage`` is removed.
+    """
+    stage, out = Path(stage), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    trash = stage / ".replaced"
+    trash.mkdir()
     for name in MODEL_FILES:
-        p = Path(out) / name
-        if p.is_dir():
-            shutil.rmtree(p)
-        elif p.exists():
-            p.unlink()
+        old = out / name
+        if (old.exists() or old.is_symlink()) and ((stage / name).exists() or name != CHECKPOINT):
+            os.replace(old, trash / name)
+    for name in MODEL_FILES:
+        if (stage / name).exists():
+            os.replace(stage / name, out / name)
+    shutil.rmtree(stage)
 
 
 # ---- config.json --------------------------------------------------------------------------------
+
+def corpus_path(model_dir: str | os.PathLike, info: dict) -> Path:
+    """The corpus a model was trained on, as named in its ``config.json``.
+
+    A relative path is tried from the working folder, then from each folder above the model
+    directory (a model in ``trained/`` of a checkout finds ``corpora/`` beside it), so commands work
+    from any folder.
+
+    Raises
+    ------
+    CorpusError
+        If the config names no corpus or none of those places has it.
+    """
+    from manne.errors import CorpusError
+
+    named = (info.get("corpus") or {}).get("path") if isinstance(info.get("corpus"), dict) else None
+    if not isinstance(named, str) or not named:
+        raise CorpusError(f"{model_dir}/config.json does not name its corpus; give the corpus file")
+    path = Path(named)
+    if path.is_absolute():
+        candidates = [path]
+    else:
+        candidates = [path] + [base / path for base in Path(model_dir).resolve().parents]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise CorpusError(f"{named}, the corpus {model_dir} was trained on, is missing; give the corpus file "
+                      f"(rebuild it with `manne corpus`)")
+
 
 def read_config(model_dir: str | os.PathLike) -> dict:
     """Read and check a model directory's ``config.json``.
@@ -122,19 +179,46 @@ def read_config(model_dir: str | os.PathLike) -> dict:
 def _read_info(path: Path) -> dict:
     info = _read_object(path, "model configuration")
     version = info.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ModelError(f"{path.parent}: model format version {version}, this manne reads version {FORMAT_VERSION}; "
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise ModelError(f"{path}: model format version {version!r}, this manne reads version {FORMAT_VERSION}; "
                          "retrain it with `manne train`")
     config, _ = parse_config(info, path)
+    for key in ("corpus", "training", "widths"):
+        if key in info and not isinstance(info[key], dict):
+            raise ModelError(f"{path}: {key!r} is {_json_type(info[key])}; expected an object")
     lr = info.get("latent_range")
     if lr is not None:
         try:
             arr = np.asarray(lr, dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             arr = None
         if arr is None or arr.shape != (2, config.latent) or not np.isfinite(arr).all():
             raise ModelError(f"{path}: latent_range must be two lists of {config.latent} finite numbers")
+        if (arr[0] > arr[1]).any():
+            i = int(np.flatnonzero(arr[0] > arr[1])[0])
+            raise ModelError(f"{path}: latent_range of z{i + 1} is [{arr[0, i]:g}, {arr[1, i]:g}]; "
+                             "the lower bound must not exceed the upper")
+    _check_corpus_section(path, info.get("corpus"))
     return info
+
+
+def _check_corpus_section(path: Path, corpus: dict | None) -> None:
+    if corpus is None:
+        return
+    named = corpus.get("path")
+    if named is not None and not isinstance(named, str):
+        raise ModelError(f"{path}: corpus path={named!r} must be a string")
+    if corpus.get("hash") is not None and not isinstance(corpus["hash"], str):
+        raise ModelError(f"{path}: corpus hash={corpus['hash']!r} must be a string")
+    notes = corpus.get("notes_present")
+    if "notes_present" in corpus and not (isinstance(notes, list) and notes
+                                  and all(_is_count(n) and n <= 11 for n in notes)):
+        raise ModelError(f"{path}: corpus notes_present={str(notes)[:60]} must be a non-empty list of pitch classes 0-11")
+
+
+def _json_type(v) -> str:
+    return {type(None): "null", bool: "true or false", int: "a number", float: "a number", str: "a string",
+            list: "a list"}.get(type(v), type(v).__name__)
 
 
 def parse_config(info: dict, path: str | os.PathLike) -> tuple[ModelConfig, Analysis]:
@@ -188,18 +272,34 @@ def read_weights(model_dir: str | os.PathLike, config: ModelConfig, *, dtype=np.
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, AttributeError) as exc:
         raise ModelError(f"{path}: cannot be read ({type(exc).__name__}: {str(exc)[:120]})") from exc
     n = len(config.hidden) + 1
-    layers: dict[str, Layers] = {}
-    for part in ("encoder", "decoder"):
-        try:
-            layers[part] = [(arrays[f"{part}/{i}/W"].astype(dtype), arrays[f"{part}/{i}/b"].astype(dtype)) for i in range(n)]
-        except KeyError as exc:
-            raise ModelError(f"{path}: no array {exc.args[0]}; it does not match config.json") from exc
-        except (TypeError, ValueError) as exc:
-            raise ModelError(f"{path}: a {part} layer is not numeric ({exc})") from exc
+    names = [f"{part}/{i}/{k}" for part in ("encoder", "decoder") for i in range(n) for k in ("W", "b")]
+    extra = sorted(set(arrays) - set(names))
+    if extra:
+        raise ModelError(f"{path}: array {extra[0]} is not a layer of this model ({n} per side); it does not match config.json")
+    for name in names:
+        if name not in arrays:
+            raise ModelError(f"{path}: no array {name}; it does not match config.json")
+        arrays[name] = _checked_weights(path, name, arrays[name], dtype)
+    layers = {part: [(arrays[f"{part}/{i}/W"], arrays[f"{part}/{i}/b"]) for i in range(n)] for part in ("encoder", "decoder")}
     aug = {"chroma": 12, "diff": config.n_bins, "none": 0}[config.augment]
     _check_chain(path, "encoder", layers["encoder"], config.n_bins + aug, config.latent)
     _check_chain(path, "decoder", layers["decoder"], config.latent + (12 if config.skip else 0), config.n_bins)
     return layers["encoder"], layers["decoder"]
+
+
+def _checked_weights(path: Path, name: str, a: np.ndarray, dtype) -> np.ndarray:
+    """``a`` as ``dtype`` if it holds real, finite numbers no larger than :data:`WEIGHT_MAX`."""
+    if a.dtype.kind not in "fiu":
+        raise ModelError(f"{path}: {name} holds {a.dtype} values, not real numbers; the file is damaged")
+    a = a.astype(dtype)
+    if not np.isfinite(a).all():
+        raise ModelError(f"{path}: {name} holds {int((~np.isfinite(a)).sum())} NaN or Inf values; the model is damaged "
+                         "(retrain it)")
+    peak = float(np.abs(a).max()) if a.size else 0.0
+    if peak > WEIGHT_MAX:
+        raise ModelError(f"{path}: {name} holds a weight of {peak:.3g}, beyond any trained model's (at most "
+                         f"{WEIGHT_MAX:g}); the model is damaged (retrain it)")
+    return a
 
 
 def _check_chain(path: Path, part: str, layers: Layers, n_in: int, n_out: int) -> None:
@@ -281,65 +381,6 @@ def write_history(path: str | os.PathLike, rows: Sequence[dict]) -> None:
     w.writerows(rows)
     with atomic_path(path, force=True) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
-
-
-# ---- checkpoint/ --------------------------------------------------------------------------------
-
-def read_checkpoint(model_dir: str | os.PathLike) -> tuple[dict, dict, list[dict[str, float]]]:
-    """What ``--resume`` continues from: ``checkpoint/config.json``, the state and the history.
-
-    Returns
-    -------
-    info : dict, the checkpoint's ``config.json`` (with valid ``model`` and ``training`` sections)
-    state : dict with ``epoch`` (epochs done), ``seconds`` (training time so far), ``best_val`` and
-        ``best_epoch`` (None before the first best weights), from ``state.json`` and ``best.json``
-    history : the rows of ``checkpoint/history.csv`` up to ``state["epoch"]``
-
-    Raises
-    ------
-    ModelError
-        Naming the file, if one is missing or damaged.
-    """
-    ckpt = Path(model_dir) / CHECKPOINT
-    info = _read_info(ckpt / "config.json")
-    if not isinstance(info.get("training"), dict) or not isinstance(info.get("corpus"), dict):
-        raise ModelError(f"{ckpt / 'config.json'}: no 'training' or 'corpus' section")
-    try:
-        from_dict(TrainConfig, info["training"])
-    except (TypeError, ValueError) as exc:
-        raise ModelError(f"{ckpt / 'config.json'}: invalid training configuration ({exc})") from exc
-    path = ckpt / "state.json"
-    raw = _read_object(path, "training state")
-    state = {"epoch": raw.get("epoch"), "seconds": raw.get("seconds", 0.0), "best_val": None, "best_epoch": None}
-    if not _is_count(state["epoch"]):
-        raise ModelError(f"{path}: epoch={state['epoch']!r} is not an epoch count")
-    if not _is_number(state["seconds"]) or state["seconds"] < 0:
-        raise ModelError(f"{path}: seconds={state['seconds']!r} is not a duration")
-    best = ckpt / "best.json"
-    if best.is_file():
-        raw_best = _read_object(best, "best score")
-        state["best_val"], state["best_epoch"] = raw_best.get("best_val"), raw_best.get("best_epoch")
-        if not _is_number(state["best_val"]) or not _is_count(state["best_epoch"]) or state["best_epoch"] < 1:
-            raise ModelError(f"{best}: best_val={state['best_val']!r} and best_epoch={state['best_epoch']!r} "
-                             "must be a number and an epoch from 1")
-    if isinstance(raw.get("history"), list):  # checkpoints from before history.csv kept it here
-        history = raw["history"]
-    else:
-        history = read_history(ckpt / "history.csv")
-    history = [h for h in history if h.get("epoch", math.inf) <= state["epoch"]]
-    if len(history) != state["epoch"]:
-        raise ModelError(f"{ckpt / 'history.csv'}: {len(history)} epochs of history; {path.name} says {state['epoch']}")
-    return info, state, history
-
-
-def write_state(ckpt: str | os.PathLike, *, epoch: int, seconds: float) -> None:
-    """Write ``checkpoint/state.json`` (epochs done and training seconds), atomically."""
-    write_json(Path(ckpt) / "state.json", {"epoch": int(epoch), "seconds": float(seconds)})
-
-
-def write_best(ckpt: str | os.PathLike, *, best_val: float, best_epoch: int) -> None:
-    """Write ``checkpoint/best.json``, the score of ``best.weights.h5``, atomically."""
-    write_json(Path(ckpt) / "best.json", {"best_val": float(best_val), "best_epoch": int(best_epoch)})
 
 
 # ---- helpers ------------------------------------------------------------------------------------

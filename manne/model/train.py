@@ -1,17 +1,22 @@
 """Training: a corpus in, a model directory out.
 
-Nothing is ever half-saved: every file goes to a temporary name and is renamed into place (see
-:mod:`manne.model.modeldir`). While training, ``checkpoint/`` holds the best weights so far (on
-every improvement), the history (every epoch) and, every 30 s and when training stops, the model
-with its optimizer state and the epoch it reached; ``--resume`` continues from there. The schedule,
-the early stop and the other stops are the callbacks of :mod:`manne.model.callbacks`. Ctrl-C stops
-after the current batch and writes the model directory from the best weights so far.
+Nothing is ever half-saved, and nothing that existed is lost: every file goes to a temporary name
+and is renamed into place, and the finished model is written into a temporary folder beside the
+output and moved in at once (:func:`manne.model.modeldir.commit`), so a full disk or a kill leaves
+the output as it was. ``--force`` trains in a temporary folder too: the old model stays until the
+new one is complete. While training, ``checkpoint/`` holds the best weights so far with the
+optimizer's state (on every improvement), the history (every epoch) and, every 30 s and when
+training stops, the latest epoch's model; ``--resume`` continues from the later of the two
+(:mod:`manne.model.checkpoint`). The schedule, the early stop and the other stops are the callbacks
+of :mod:`manne.model.callbacks`. Ctrl-C stops after the current batch and writes the model
+directory from the best weights so far; a NaN or Inf score stops training too (``diverged``).
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import zipfile
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -22,8 +27,8 @@ import numpy as np
 from manne.corpus import Corpus
 from manne.errors import ModelError, ParameterError
 from manne.inspect.examples import Examples
-from manne.io.files import atomic_path
-from manne.model import modeldir
+from manne.io.files import remove_stale_temporaries, temporary_beside
+from manne.model import checkpoint, modeldir
 from manne.model.config import ModelConfig, TrainConfig, from_dict
 from manne.model.dataset import batches, model_inputs
 from manne.model.evaluate import evaluate, latent_range
@@ -32,7 +37,7 @@ from manne.model.forward import Autoencoder
 __all__ = ["train", "model_inputs", "STOPS"]
 
 # why training stopped, as metrics.json's "stopped" says it
-STOPS = ("epochs", "patience", "target_mse", "max_minutes", "interrupted")
+STOPS = ("epochs", "patience", "target_mse", "max_minutes", "interrupted", "diverged")
 
 # what a damaged Keras file raises on loading
 _KERAS_LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError)
@@ -72,7 +77,10 @@ def train(
     OutputExistsError
         If ``out`` exists and may not be replaced (see :func:`manne.model.modeldir.check_output`).
     ModelError
-        If the checkpoint to resume is missing, damaged, or from another corpus.
+        If the checkpoint to resume is missing, damaged, or from another corpus, or training diverged
+        before its first finite score.
+    OSError
+        Naming ``out`` (or the file in it), if it cannot be written; ``out`` is left as it was.
     KeyboardInterrupt
         If Ctrl-C comes before the first epoch ends (there is no model worth writing).
     """
@@ -80,32 +88,60 @@ def train(
     modeldir.check_output(out, resume=resume, force=force)
     if model_cfg.n_bins != corpus.analysis.n_bins:
         model_cfg = replace(model_cfg, n_bins=corpus.analysis.n_bins)
-    train_idx, val_idx = corpus.indices("train"), corpus.indices("val")
+    train_idx = corpus.indices("train")
     if len(train_idx) == 0:
         raise ParameterError("the corpus has no training frames")
-    ckpt = out / modeldir.CHECKPOINT
-    state = {"epoch": 0, "seconds": 0.0, "best_val": None, "best_epoch": None}
+    state = {"epoch": 0, "seconds": 0.0, "best_val": None, "best_epoch": None, "start": None}
     history: list[dict] = []
     if resume:
-        saved, state, history = modeldir.read_checkpoint(out)
-        if saved["corpus"].get("hash") != corpus.hash:
+        saved, state, history = checkpoint.read_checkpoint(out)
+        if saved["corpus"]["hash"] != corpus.hash:
             raise ModelError(f"{out}: the checkpoint was trained on another corpus "
-                             f"(hash {saved['corpus'].get('hash')}, this one {corpus.hash})")
+                             f"(hash {saved['corpus']['hash']}, this one {corpus.hash})")
         model_cfg = from_dict(ModelConfig, saved["model"])
         train_cfg = from_dict(TrainConfig, {**saved["training"], "epochs": train_cfg.epochs})
-    elif out.exists() and force:
-        modeldir.clear(out)
+    remove_stale_temporaries(out.resolve().parent)  # what killed runs left beside it
+    # This run's checkpoint lives in the output (a new model, or a resumed one: a kill leaves it
+    # resumable), or, when --force replaces a model, in a temporary folder beside it, so the old model
+    # stays whole until the new one is complete.
+    replacing = not resume and out.is_dir() and any(out.iterdir())
+    new_out = not out.exists()
+    work = temporary_beside(out, folder=True) if replacing else out
+    try:
+        return _train(corpus, corpus_path, out, work, model_cfg=model_cfg, train_cfg=train_cfg, state=state,
+                      history=history, replacing=replacing, progress=progress, log=log, weights_dtype=weights_dtype)
+    except BaseException as exc:
+        if not replacing and not modeldir.is_resumable(out):  # nothing worth keeping: leave no trace
+            shutil.rmtree(out / modeldir.CHECKPOINT, ignore_errors=True)
+            if new_out and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+        if isinstance(exc, OSError):  # name the output the user gave, not a temporary folder
+            raise _renamed(exc, work, out) from exc
+        raise
+    finally:
+        if replacing:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg: ModelConfig, train_cfg: TrainConfig,
+           state: dict, history: list[dict], replacing: bool, progress: bool, log: Callable[[str], None],
+           weights_dtype) -> dict:
+    """:func:`train` with its checkpoint in ``work/checkpoint`` (``out`` itself unless ``replacing``)."""
+    train_idx, val_idx = corpus.indices("train"), corpus.indices("val")
+    ckpt = work / modeldir.CHECKPOINT
     ckpt.mkdir(parents=True, exist_ok=True)
 
     from manne.model import callbacks as cb  # loads Keras (quietly)
     from manne.model.network import build, keras
 
     keras.utils.set_random_seed(train_cfg.seed)
-    if resume:
+    if state["start"] == "last":
         autoencoder = _load_keras(ckpt / "last.keras", lambda path: keras.models.load_model(path))
     else:
         autoencoder, _, _ = build(model_cfg, seed=train_cfg.seed)
         autoencoder.compile(optimizer=keras.optimizers.Adam(train_cfg.lr), loss="mse", metrics=["mse"])
+        if state["start"] == "best":
+            _restore_best(autoencoder, ckpt, optimizer=True)
     info = _info(corpus, corpus_path, model_cfg, train_cfg)
     modeldir.write_config(ckpt / "config.json", info)
 
@@ -122,19 +158,76 @@ def train(
             autoencoder.fit(data, validation_data=val_data, epochs=train_cfg.epochs, initial_epoch=state["epoch"],
                             verbose=0, callbacks=[*schedule, history_log, watch])
     except KeyboardInterrupt:
-        if watch.best_epoch is None:
-            raise  # Ctrl-C before the first epoch ended: there is no model worth writing
+        if watch.best_epoch is None:  # Ctrl-C before the first epoch ended: there is no model worth writing
+            log(f"\ninterrupted before the first epoch ended; nothing written{f' ({out} is as it was)' if replacing else ''}")
+            raise
         interrupted = True
         log(f"\ninterrupted at epoch {len(history) + 1}; saving the best model so far (epoch {watch.best_epoch})")
     finally:
         watch.set_model(autoencoder)
         watch.close()
+    if watch.diverged_at is not None:
+        if watch.best_epoch is None:
+            raise ModelError(f"training diverged at epoch {watch.diverged_at} (NaN or Inf in its {monitor}, weights or "
+                             f"optimizer state), so there is no model to write{f' ({out} is as it was)' if replacing else ''}; "
+                             "try a lower --lr")
+        log(f"\ntraining diverged at epoch {watch.diverged_at} (NaN or Inf in its {monitor}, weights or optimizer state); "
+            f"saving the best model (epoch {watch.best_epoch}); a lower --lr may train further")
     early = any(isinstance(c, cb.EarlyStop) and c.stopped_epoch for c in schedule)
     stopped = "interrupted" if interrupted else watch.stopped or ("patience" if early else "epochs")
-    _load_keras(ckpt / "best.weights.h5", autoencoder.load_weights)
+    _restore_best(autoencoder, ckpt)
     info["training_seconds"] = history_log.seconds
-    return _finish(autoencoder, corpus, out, info, history, model_cfg, weights_dtype,
-                   {"best_epoch": watch.best_epoch, "interrupted": interrupted, "stopped": stopped})
+    stage = temporary_beside(out, folder=True)
+    try:
+        metrics = _finish(autoencoder, corpus, stage, info, history, model_cfg, weights_dtype,
+                          {"best_epoch": watch.best_epoch, "interrupted": interrupted, "stopped": stopped})
+        if replacing:  # the new run's checkpoint replaces the old one
+            os.replace(ckpt, stage / modeldir.CHECKPOINT)
+        modeldir.commit(stage, out)
+    except OSError as exc:
+        raise _renamed(exc, stage, out) from exc
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return metrics
+
+
+def _renamed(exc: OSError, temporary: Path, out: Path) -> OSError:
+    """``exc`` naming the file in ``out`` that the file in the ``temporary`` folder stood for."""
+    name = exc.filename
+    if exc.errno is None or not name or temporary == out:
+        return exc
+    try:
+        rel = Path(name).resolve().relative_to(temporary.resolve())
+    except ValueError:
+        return exc
+    return type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(out / rel))
+
+
+def _restore_best(autoencoder, ckpt: Path, *, optimizer: bool = False) -> None:
+    """Set ``autoencoder`` to the checkpoint's best weights (and its optimizer to their state).
+
+    Raises
+    ------
+    ModelError
+        Naming the file, if it is missing, damaged or of another model.
+    """
+    path = ckpt / modeldir.BEST_WEIGHTS
+    if not path.is_file() and (ckpt / "best.weights.h5").is_file():  # a checkpoint of manne 0.1
+        _load_keras(ckpt / "best.weights.h5", autoencoder.load_weights)
+        return
+    weights, opt = checkpoint.read_best_weights(ckpt)
+    try:
+        autoencoder.set_weights(weights)
+        if optimizer:
+            autoencoder.optimizer.build(autoencoder.trainable_variables)
+            variables = autoencoder.optimizer.variables
+            if len(variables) != len(opt):
+                raise ValueError(f"{len(opt)} optimizer variables, the optimizer has {len(variables)}")
+            for v, a in zip(variables, opt):
+                v.assign(a)
+    except ValueError as exc:
+        raise ModelError(f"{path}: does not fit the model of checkpoint/config.json ({str(exc)[:120]}); "
+                         "train again without --resume") from exc
 
 
 def _load_keras(path: Path, load: Callable):
@@ -182,9 +275,13 @@ def _finish(autoencoder, corpus: Corpus, out: Path, info: dict, history: list[di
     ae.latent_range = np.asarray(info["latent_range"], dtype=np.float32)
     modeldir.write_weights(out / "weights.npz", encoder, decoder, dtype=weights_dtype)
     modeldir.write_config(out / "config.json", info)
-    with atomic_path(out / "model.keras", force=True) as tmp:
-        autoencoder.save(tmp)
+    from manne.model.callbacks import save_keras
+
+    save_keras(autoencoder, out / "model.keras")
     Examples.from_corpus(ae, corpus).save(out / "examples.npz")
+    from manne.timbre import landmarks  # where each recording sits: the map, morphs and the XY pad
+
+    landmarks.write(out, landmarks.compute(ae, corpus), latent=ae.latent)
     metrics = evaluate(ae, corpus)
     seconds = info["training_seconds"]
     metrics.update({

@@ -17,7 +17,8 @@ row                                         meaning
 ``time, pedal, 1|0``                        sustain pedal down or up
 ==========================================  ====================================================
 
-Times are seconds, non-decreasing within the keyframes and within the events. Between keyframes
+Times are seconds, from 0 to the longest render (``RENDER_SECONDS_MAX``, 3600), non-decreasing within
+the keyframes and within the events. Between keyframes
 the sliders are interpolated linearly; before the first and after the last they are held. A
 damaged file (binary, not UTF-8) fails with one line naming it.
 
@@ -35,7 +36,7 @@ import numpy as np
 
 from manne.errors import ParameterError
 from manne.io.files import read_csv_rows
-from manne.synth.limits import check_latent_range
+from manne.synth.limits import RENDER_SECONDS_MAX, check_latent_range
 from manne.synth.pitch import midi_note
 
 __all__ = ["Automation", "Event", "keyframes", "parse_rows", "read_automation", "perform", "note_number", "EVENT_KINDS"]
@@ -118,6 +119,8 @@ def parse_rows(rows: Sequence[Sequence[Any]], *, latent: int, latent_range: Sequ
             raise ParameterError(f"{where}: the time {row[0] if row else ''!r} is not a number") from None
         if not (math.isfinite(t) and t >= 0):
             raise ParameterError(f"{where}: time {row[0]} must be a number >= 0")
+        if t > RENDER_SECONDS_MAX:  # the longest render: a later row could only allocate memory for nothing
+            raise ParameterError(f"{where}: time {row[0]} s is past the longest render ({RENDER_SECONDS_MAX:g} s)")
         kind = str(row[1]).lower() if len(row) > 1 else ""
         try:
             if kind in EVENT_KINDS:

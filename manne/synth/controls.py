@@ -14,7 +14,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from manne.errors import ParameterError
-from manne.synth.limits import BLOCK_MAX, BLOCK_MIN, METHODS  # harmonic: wavetables; noise, coherent: inverse STFT
+from manne.synth.limits import BLOCK_MAX, BLOCK_MIN, METHODS  # harmonic: wavetables; noise, coherent, rtpghi: inverse STFT
 
 __all__ = ["Controls", "ControlSide", "METHODS", "BLOCK_MIN", "BLOCK_MAX", "NOTE_MIN", "NOTE_MAX", "BEND_SEMITONES"]
 
@@ -109,7 +109,7 @@ class ControlSide:
         return int(note)
 
     def set_method(self, method: str) -> None:
-        """Switch the synthesis method (``harmonic``, ``noise`` or ``coherent``) from the next block on."""
+        """Switch the synthesis method (one of :data:`~manne.synth.limits.METHODS`) from the next block on."""
         self._events.append(("method", self._check_method(method), 0))
 
     def set_note(self, note: int, *, octave: int = 4) -> None:

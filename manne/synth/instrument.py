@@ -48,7 +48,9 @@ from manne.synth.limiter import soft_limit
 from manne.synth.limits import BLOCK_DEFAULT
 from manne.synth.pitch import N_HARMONICS, Partials, midi_hz
 from manne.synth.recorder import Recorder
+from manne.synth.rtpghi import HOP_BLOCKS as PGHI_HOP_BLOCKS, PhaseGradientOverlapAdd
 from manne.synth.spectral import OverlapAdd
+from manne.synth.tap import OutputTap
 from manne.synth.voices import POLYPHONY, VoiceBank
 from manne.synth.wavetable import Wavetables, read
 
@@ -56,7 +58,9 @@ __all__ = ["Synth", "METHODS", "BLOCK", "NOTE_MIN", "NOTE_MAX", "BEND_SEMITONES"
 
 BLOCK = BLOCK_DEFAULT  # samples per block: the granularity of events and of the crossfade to a new spectrum
 DECODE_FMAX = 11025.0  # Hz: harmonics are read up to here (half the bins, half the decode time)
-MAX_DECODES = 2  # classes re-decoded per block while the sliders move (a new note's class is decoded at once)
+# classes re-decoded per block while the sliders move (a new note's class is decoded at once): one keeps
+# a block's worst case to one decode (0.4 ms); a 5-class chord then takes 5 blocks (15 ms) to follow a slider
+MAX_DECODES = 1
 TARGET_DBFS = -6.0  # RMS of a note of four full-scale harmonics at velocity 127 and volume 1 (a note at velocity 100 plays near -19 dBFS RMS)
 PA_CONTINUE = 0
 PA_OUTPUT_UNDERFLOW = 0x4
@@ -120,8 +124,11 @@ class Synth(ControlSide):
         # Hz: it keeps the paper's hop (n_fft / 4); the coherent phase can follow each block
         noise_hop = max(self.block, (n_fft // 4) // self.block * self.block)
         self._olas = {"noise": OverlapAdd(n_fft=n_fft, hop_length=noise_hop, sr=self.sr, seed=seed),
-                      "coherent": OverlapAdd(n_fft=n_fft, hop_length=self.block, sr=self.sr, seed=seed)}
+                      "coherent": OverlapAdd(n_fft=n_fft, hop_length=self.block, sr=self.sr, seed=seed),
+                      "rtpghi": PhaseGradientOverlapAdd(n_fft=n_fft, hop_length=PGHI_HOP_BLOCKS * self.block,
+                                                        sr=self.sr, seed=seed)}
         self._recorder = Recorder(self.sr)
+        self.tap = OutputTap()  # the last samples the callback returned: the window's meter and spectrum
         self.adsr = adsr or ADSR()
         self.limiter = bool(limiter)
         self.max_decodes = max(1, int(max_decodes))
@@ -173,6 +180,7 @@ class Synth(ControlSide):
         try:
             y = self.process(frame_count)
             self._recorder.add(y)
+            self.tap.add(y)
             data = y.tobytes()
         except Exception as exc:  # noqa: BLE001 - the audio thread must survive anything
             self.underruns += 1
@@ -329,7 +337,7 @@ class Synth(ControlSide):
         return phase % 1.0
 
     def _spectral(self, voices: list, envs: list, ratio: float) -> np.ndarray:
-        """One inverse-STFT hop of the sounding voices (methods ``noise`` and ``coherent``)."""
+        """One inverse-STFT hop of the sounding voices (methods ``noise``, ``coherent`` and ``rtpghi``)."""
         ola = self._olas[self.method]
         freqs, amps, phases = [], [], []
         centre = ola.n_fft / 2
@@ -346,9 +354,11 @@ class Synth(ControlSide):
             phases.append(2 * np.pi * k[keep] * (phase[-1] + v.inc * (centre - self.block)))
         none = np.zeros(0)
         f, a, p = (np.concatenate(x) if x else none for x in (freqs, amps, phases))
-        if self.method == "noise":  # the paper's phase: the partials' magnitudes, a fresh random phase per bin
-            if self._hop_pos >= len(self._hop_out):
-                self._hop_out, self._hop_pos = ola.noise_frame(np.abs(ola.partial_spectrum(f, a, np.zeros_like(f)))), 0
+        if self.method != "coherent":  # the partials' magnitudes only: a fresh random phase per bin (the
+            if self._hop_pos >= len(self._hop_out):  # paper's), or the phase RTPGHI integrates from them
+                S = np.abs(ola.partial_spectrum(f, a, np.zeros_like(f)))
+                self._hop_out = ola.noise_frame(S) if self.method == "noise" else ola.pghi_frame(S)
+                self._hop_pos = 0
             out = self._hop_out[self._hop_pos : self._hop_pos + self.block].astype(np.float32)
             self._hop_pos += self.block
             return out

@@ -1,11 +1,11 @@
-"""Every enum and limit of the synthesis engine, defined once, and the checks that enforce them.
+"""Every enum and limit of the instrument, defined once, and the checks that enforce them.
 
-The engine's constructor and setters, the instrument's methods and block sizes, the presets, and
+The instrument's constructor and setters, its methods and block sizes, the presets, and
 the ``render``, ``synth`` and ``bench synth`` commands (their argparse ``choices``, defaults, help
 texts and checks) all read these names, so a limit changes in one place and every message states the same rule.
 
-A check names the value and the rule: ``name`` is a keyword (``"hop_length"``, shown as
-``hop_length=32``) or a command-line option (``"--hop"``, shown as ``--hop 32``).
+A check names the value and the rule: ``name`` is a keyword (``"block"``, shown as
+``block=32``) or a command-line option (``"--hop"``, shown as ``--hop 32``).
 
 Pure Python, no NumPy: a command's ``add_parser`` imports this module at no cost.
 """
@@ -20,36 +20,29 @@ from manne.errors import ParameterError
 from manne.model.config import LATENT_RANGE_DEFAULT, default_latent_range  # the model owns its slider range
 
 __all__ = [
-    "PHASE_MODES", "PHASE_DEFAULT", "METHODS", "METHOD_DEFAULT", "BLOCK_MIN", "BLOCK_MAX", "BLOCK_DEFAULT",
-    "HOP_MIN", "HOP_MAX", "HOP_DEFAULT", "CONTROL_HOP", "CONTROL_HOP_MAX", "BUFFER_MIN", "BUFFER_MAX",
-    "BUFFER_DEFAULT", "VOLUME_DEFAULT", "SMOOTHING_MAX_S", "RENDER_SECONDS_DEFAULT", "RENDER_SECONDS_MAX",
+    "PHASE_MODES", "METHODS", "METHOD_DEFAULT", "BLOCK_MIN", "BLOCK_MAX", "BLOCK_DEFAULT",
+    "BUFFER_MIN", "BUFFER_MAX", "BUFFER_DEFAULT", "VOLUME_DEFAULT", "RENDER_SECONDS_DEFAULT", "RENDER_SECONDS_MAX",
     "LATENT_RANGE_DEFAULT", "LATENT_TOL",
-    "check_phase", "check_method", "check_hop", "check_block", "default_control_hop", "check_control_hop",
-    "check_buffer", "check_volume", "check_smoothing", "check_render_seconds", "check_latent_range",
+    "check_method", "check_block", "check_buffer", "check_volume", "check_render_seconds", "check_latent_range",
     "default_latent_range",
 ]
 
-PHASE_MODES = ("noise", "coherent")  # the engine's phase modes (see manne.synth.istft)
-PHASE_DEFAULT = "noise"
-METHODS = ("harmonic", *PHASE_MODES)  # the instrument's: wavetables, or an inverse STFT with a phase mode
+PHASE_MODES = ("noise", "coherent")  # the inverse STFT's phases: the paper's random one, or partial-locked
+# the instrument's: wavetables, an inverse STFT with a phase mode, or one with RTPGHI's phase (manne.synth.rtpghi)
+METHODS = ("harmonic", *PHASE_MODES, "rtpghi")
 METHOD_DEFAULT = "harmonic"
 BLOCK_MIN, BLOCK_MAX = 32, 1024  # samples per instrument block
 BLOCK_DEFAULT = 128  # 2.9 ms at 44.1 kHz
-HOP_MIN, HOP_MAX = 64, 1024  # synthesis hop, samples
-HOP_DEFAULT = 256
-CONTROL_HOP = 512  # default samples between two decodes while the controls move ...
-CONTROL_HOP_MAX = 2048  # ... and the longest allowed (46 ms at 44.1 kHz)
 BUFFER_MIN, BUFFER_MAX = 256, 2048  # frames per PortAudio buffer
 BUFFER_DEFAULT = 256  # the lowest latency
 VOLUME_DEFAULT = 0.8  # master volume, 0..1
-SMOOTHING_MAX_S = 10.0  # longest z / volume smoothing and note crossfade
 RENDER_SECONDS_DEFAULT = 4.0  # `manne render` without --seconds or automation
 RENDER_SECONDS_MAX = 3600.0  # longest `manne render`
 LATENT_TOL = 1e-6  # this far outside its range (times the span, when wider than 1) a latent value still counts as inside
 
 
 def _label(name: str, value: Any) -> str:
-    """``--hop 32`` for an option, ``hop_length=32`` for a keyword."""
+    """``--hop 32`` for an option, ``block=32`` for a keyword."""
     if name.startswith("-"):
         return f"{name} {value}"
     return f"{name}={value!r}" if isinstance(value, str) else f"{name}={value}"
@@ -61,13 +54,6 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def check_phase(mode: Any, *, name: str = "phase") -> str:
-    """``mode`` if it is one of :data:`PHASE_MODES`, else :class:`ParameterError`."""
-    if not isinstance(mode, str) or mode not in PHASE_MODES:
-        raise ParameterError(f"{_label(name, mode)} must be one of {', '.join(PHASE_MODES)}")
-    return mode
 
 
 def check_method(method: Any, *, name: str = "method") -> str:
@@ -83,30 +69,9 @@ def _check_int(value: Any, lo: int, hi: int, unit: str, name: str) -> int:
     return int(value)
 
 
-def check_hop(hop: Any, *, name: str = "hop_length") -> int:
-    """``hop`` as an int if it is an integer from :data:`HOP_MIN` to :data:`HOP_MAX` samples (the engine's hop)."""
-    return _check_int(hop, HOP_MIN, HOP_MAX, "samples", name)
-
-
 def check_block(block: Any, *, name: str = "block") -> int:
     """``block`` as an int if it is an integer from :data:`BLOCK_MIN` to :data:`BLOCK_MAX` samples (the instrument's)."""
     return _check_int(block, BLOCK_MIN, BLOCK_MAX, "samples", name)
-
-
-def default_control_hop(hop_length: int) -> int:
-    """:data:`CONTROL_HOP` rounded up to a multiple of ``hop_length``."""
-    return -(-CONTROL_HOP // int(hop_length)) * int(hop_length)
-
-
-def check_control_hop(control_hop: Any, hop_length: int, *, name: str = "control_hop", hop_name: str = "hop_length") -> int:
-    """``control_hop`` as an int if it is a multiple of ``hop_length`` from ``hop_length`` to
-    :data:`CONTROL_HOP_MAX`; None gives :func:`default_control_hop`."""
-    if control_hop is None:
-        return default_control_hop(hop_length)
-    if not _is_int(control_hop) or not hop_length <= control_hop <= CONTROL_HOP_MAX or control_hop % hop_length:
-        raise ParameterError(f"{_label(name, control_hop)} must be a multiple of {_label(hop_name, hop_length)} "
-                             f"from {hop_length} to {CONTROL_HOP_MAX} samples")
-    return int(control_hop)
 
 
 def check_buffer(buffer: Any, *, name: str = "buffer") -> int:
@@ -119,13 +84,6 @@ def check_volume(volume: Any, *, name: str = "volume") -> float:
     if not _is_number(volume) or not 0.0 <= volume <= 1.0:
         raise ParameterError(f"{_label(name, volume)} must be a number between 0 and 1")
     return float(volume)
-
-
-def check_smoothing(seconds: Any, *, name: str = "smoothing_s") -> float:
-    """``seconds`` as a float if it is a time from 0 to :data:`SMOOTHING_MAX_S`."""
-    if not _is_number(seconds) or not 0.0 <= seconds <= SMOOTHING_MAX_S:
-        raise ParameterError(f"{_label(name, seconds)} must be between 0 and {SMOOTHING_MAX_S:g} seconds")
-    return float(seconds)
 
 
 def check_render_seconds(seconds: Any, *, name: str = "seconds") -> float:

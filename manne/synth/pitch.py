@@ -20,7 +20,7 @@ import numpy as np
 
 from manne.errors import ParameterError
 
-__all__ = ["Partials", "midi_hz", "midi_note", "F0_MIN", "F0_MAX", "N_HARMONICS"]
+__all__ = ["Partials", "midi_hz", "cents", "midi_note", "F0_MIN", "F0_MAX", "N_HARMONICS"]
 
 F0_MIN, F0_MAX = 40.0, 2200.0  # Hz: the fundamentals a decoded spectrum is searched for
 N_HARMONICS = 48  # harmonics read from a spectrum and played by a voice
@@ -31,6 +31,11 @@ SCORE_HARMONICS = 16  # harmonics summed to score an f0 candidate
 def midi_hz(note: float | np.ndarray) -> float | np.ndarray:
     """Frequency in Hz of MIDI note number(s) (A4 = 69 = 440 Hz; fractions are cents / 100)."""
     return 440.0 * 2.0 ** ((np.asarray(note, dtype=np.float64) - 69.0) / 12.0)
+
+
+def cents(f: float | np.ndarray, note: float) -> float | np.ndarray:
+    """How far frequency ``f`` (Hz) lies from MIDI note ``note``, in cents (positive: sharp)."""
+    return 1200.0 * np.log2(np.asarray(f, dtype=np.float64) / midi_hz(note))
 
 
 class Partials:
@@ -61,6 +66,8 @@ class Partials:
         self._w = np.where(valid, 1.0 / k[None, :], 0.0).astype(np.float32)  # (n_cand, K)
         self._on = np.clip(np.rint(on), 0, self.n_bins - 1).astype(np.intp)  # (n_cand, K)
         self._off = np.clip(np.rint(off), 0, self.n_bins - 1).astype(np.intp)
+        self._on_flat, self._off_flat, self._w_flat = self._on.ravel(), self._off.ravel(), self._w.ravel()
+        self._g_on, self._g_off = np.empty(self._on.size, np.float32), np.empty(self._on.size, np.float32)
 
     def _near(self, pos: np.ndarray) -> np.ndarray:
         """Indices of the 3 bins around fractional bin positions ``pos``; shape ``pos.shape + (3,)``."""
@@ -77,12 +84,21 @@ class Partials:
         Returns
         -------
         f0 : np.ndarray, shape (n,) (or a 0-d array), Hz
+
+        One spectrum at a time is scored in buffers of this object: one thread per ``Partials``.
         """
         S2 = np.atleast_2d(np.asarray(S, dtype=np.float32))
         peak = S2.copy()  # the largest bin within one bin of each position
         np.maximum(peak[:, 1:], S2[:, :-1], out=peak[:, 1:])
         np.maximum(peak[:, :-1], S2[:, 1:], out=peak[:, :-1])
-        score = ((peak[:, self._on] - peak[:, self._off]) * self._w).sum(axis=-1)  # (n, n_cand)
+        if len(S2) == 1:  # the synth's case: gathers on the flat row, into buffers made once
+            np.take(peak[0], self._on_flat, out=self._g_on)
+            np.take(peak[0], self._off_flat, out=self._g_off)
+            self._g_on -= self._g_off
+            self._g_on *= self._w_flat
+            score = self._g_on.reshape(self._w.shape).sum(axis=-1)[None, :]  # (1, n_cand)
+        else:
+            score = ((peak[:, self._on] - peak[:, self._off]) * self._w).sum(axis=-1)  # (n, n_cand)
         f = self.candidates[np.argmax(score, axis=1)]  # (n,)
         # refine to a cent around the winner (harmonic 48 of a 6-cent error is 5 bins off)
         fs = f[:, None] * 2.0 ** (np.linspace(-8.0, 8.0, 17) / 1200.0)[None, :]  # (n, 17)
