@@ -119,6 +119,11 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
 
 
+def model_files(folder: Path) -> dict[str, bytes]:
+    """:func:`snapshot` of a model directory without the ``.next/`` of a ``--force`` run that has not replaced it yet."""
+    return {name: data for name, data in snapshot(folder).items() if not name.startswith(".next/")}
+
+
 def copy_model(model: Path, to: Path) -> Path:
     shutil.copytree(model, to)
     return to

@@ -17,7 +17,7 @@ from manne.model import modeldir
 from manne.model.config import ModelConfig, TrainConfig
 from manne.model.forward import Autoencoder
 
-from faults import (TINY_TRAIN, copy_model, file_size_limited, manne, one_line_error, run, snapshot, stale_name, start, temporaries,
+from faults import (TINY_TRAIN, copy_model, file_size_limited, manne, model_files, one_line_error, run, snapshot, stale_name, start, temporaries,
                     wait_for)
 
 
@@ -60,7 +60,13 @@ def test_full_disk_under_force_keeps_the_old_model(tiny_model, tiny_corpus, tmp_
     with file_size_limited(between_checkpoint_and_model(tiny_model)):
         code, _, err = run(capsys, "train", tiny_corpus, "-o", out, "--force", "--epochs", "3", *TINY_TRAIN)
     one_line_error(code, err, f"{out}/", "File too large")
-    assert snapshot(out) == before and temporaries(tmp_path) == []
+    assert model_files(out) == before and temporaries(tmp_path) == []
+    assert modeldir.resumable_run(out) == out / modeldir.NEXT  # the new run's best weights are kept, beside
+    code, _, err = run(capsys, "train", tiny_corpus, "-o", out, "--resume", "--epochs", "3", "-q")
+    assert code == 0, err
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 3 and not (out / modeldir.NEXT).exists()
+    assert (out / "notes.txt").read_text() == "mine"
+    Autoencoder.load(out)
 
 
 def test_a_folder_that_cannot_take_the_model_fails_before_the_corpus_loads(tmp_path, capsys):
@@ -125,18 +131,19 @@ def test_sigkill_after_the_first_best_epoch_is_resumable(tiny_corpus, tmp_path, 
 
 
 @pytest.mark.slow
-def test_sigkill_under_force_keeps_the_old_model_and_the_next_run_cleans_up(tiny_model, tiny_corpus, tmp_path, capsys):
+def test_sigkill_under_force_keeps_the_old_model_and_the_new_run_resumable(tiny_model, tiny_corpus, tmp_path, capsys):
     out = copy_model(tiny_model, tmp_path / "m")
     before = snapshot(out)
     proc = start("train", tiny_corpus, "-o", out, "--force", "--epochs", "2000", "--patience", "0", *TINY_TRAIN)
-    wait_for(lambda: any(tmp_path.glob(".m.*.part/checkpoint/best.json")), proc)
+    wait_for(lambda: (out / modeldir.NEXT / "checkpoint" / "best.json").exists(), proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
-    assert snapshot(out) == before
-    assert len(temporaries(tmp_path)) > 0  # the killed run's folder ...
-    code, _, err = run(capsys, "train", tiny_corpus, "-o", tmp_path / "other", "--epochs", "1", *TINY_TRAIN)
-    assert code == 0, err
-    assert temporaries(tmp_path) == []  # ... is gone after the next run beside it
+    assert model_files(out) == before  # the old model plays on ...
+    Autoencoder.load(out)
+    code, _, err = run(capsys, "train", tiny_corpus, "-o", out, "--resume", "--epochs", "2", "-q")
+    assert code == 0, err  # ... until the resumed new run replaces it
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
+    assert not (out / modeldir.NEXT).exists() and temporaries(tmp_path) == []
 
 
 @pytest.mark.slow
@@ -145,7 +152,7 @@ def test_sigint_under_force_never_leaves_the_output_without_a_model(tiny_model, 
     out = copy_model(tiny_model, tmp_path / "m")
     before = snapshot(out)
     proc = start("train", tiny_corpus, "-o", out, "--force", "--epochs", "2000", "--patience", "0", *TINY_TRAIN)
-    wait_for(lambda: any(tmp_path.glob(".m.*.part/checkpoint/config.json")), proc)
+    wait_for(lambda: (out / modeldir.NEXT / "checkpoint" / "config.json").exists(), proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

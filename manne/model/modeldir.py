@@ -42,7 +42,7 @@ from manne.io.files import atomic_path, read_csv_rows, read_json, write_json
 from manne.model.config import ModelConfig, from_dict
 
 __all__ = [
-    "FORMAT_VERSION", "REQUIRED_FILES", "MODEL_FILES", "HISTORY_COLUMNS", "CHECKPOINT",
+    "FORMAT_VERSION", "REQUIRED_FILES", "MODEL_FILES", "HISTORY_COLUMNS", "CHECKPOINT", "NEXT",
     "is_complete", "check_output", "read_config", "parse_config", "write_config",
     "read_weights", "write_weights", "read_metrics", "write_metrics", "read_history", "write_history",
     "is_resumable", "commit", "corpus_path", "WEIGHT_MAX", "BEST_WEIGHTS",
@@ -51,6 +51,7 @@ __all__ = [
 FORMAT_VERSION = 1
 REQUIRED_FILES = ("config.json", "weights.npz")
 CHECKPOINT = "checkpoint"
+NEXT = ".next"  # where a --force run trains, inside the model it will replace, until it is complete
 MODEL_FILES = ("config.json", "weights.npz", "model.keras", "history.csv", "metrics.json", "examples.npz", "landmarks.json",
                "descriptors.json", CHECKPOINT)
 HISTORY_COLUMNS = ("epoch", "loss", "mse", "val_mse", "lr", "seconds", "frames")
@@ -82,7 +83,7 @@ def check_output(out: str | os.PathLike, *, resume: bool, force: bool) -> None:
     """
     out = Path(out)
     if resume:
-        if not is_resumable(out):
+        if resumable_run(out) is None:
             raise ModelError(f"{out}: nothing to resume (no {CHECKPOINT}/state.json or {CHECKPOINT}/{BEST_WEIGHTS}); "
                              "train without --resume")
         return
@@ -99,6 +100,16 @@ def is_resumable(out: str | os.PathLike) -> bool:
     """Whether ``out`` holds a checkpoint that ``--resume`` can continue (the last epoch's or the best)."""
     ckpt = Path(out) / CHECKPOINT
     return (ckpt / "state.json").is_file() or ((ckpt / BEST_WEIGHTS).is_file() and (ckpt / "best.json").is_file())
+
+
+def resumable_run(out: str | os.PathLike) -> Path | None:
+    """The folder whose checkpoint ``--resume`` continues: ``out/.next`` (a ``--force`` run that was
+    stopped before it replaced the model in ``out``), else ``out`` itself, else None."""
+    out = Path(out)
+    for work in (out / NEXT, out):
+        if is_resumable(work):
+            return work
+    return None
 
 
 def commit(stage: str | os.PathLike, out: str | os.PathLike) -> None:

@@ -3,8 +3,8 @@
 Nothing is ever half-saved, and nothing that existed is lost: every file goes to a temporary name
 and is renamed into place, and the finished model is written into a temporary folder beside the
 output and moved in at once (:func:`manne.model.modeldir.commit`), so a full disk or a kill leaves
-the output as it was. ``--force`` trains in a temporary folder too: the old model stays until the
-new one is complete. While training, ``checkpoint/`` holds the best weights so far with the
+the output as it was. ``--force`` trains in ``.next/`` inside the old model, which stays until the
+new one is complete (a killed ``--force`` run is resumable too). While training, ``checkpoint/`` holds the best weights so far with the
 optimizer's state (on every improvement), the history (every epoch) and, every 30 s and when
 training stops, the latest epoch's model; ``--resume`` continues from the later of the two
 (:mod:`manne.model.checkpoint`). The schedule, the early stop and the other stops are the callbacks
@@ -93,34 +93,35 @@ def train(
         raise ParameterError("the corpus has no training frames")
     state = {"epoch": 0, "seconds": 0.0, "best_val": None, "best_epoch": None, "start": None}
     history: list[dict] = []
+    # This run's checkpoint lives in the output (a new model, or a resumed one: a kill leaves it
+    # resumable), or, when --force replaces a model, in out/.next, so the old model stays whole until
+    # the new one is complete and a killed --force run is resumable too.
     if resume:
-        saved, state, history = checkpoint.read_checkpoint(out)
+        work = modeldir.resumable_run(out) or out
+        saved, state, history = checkpoint.read_checkpoint(work)
         if saved["corpus"]["hash"] != corpus.hash:
             raise ModelError(f"{out}: the checkpoint was trained on another corpus "
                              f"(hash {saved['corpus']['hash']}, this one {corpus.hash})")
         model_cfg = from_dict(ModelConfig, saved["model"])
         train_cfg = from_dict(TrainConfig, {**saved["training"], "epochs": train_cfg.epochs})
+    else:
+        work = out / modeldir.NEXT if out.is_dir() and any(out.iterdir()) else out
+        if work != out:  # a new --force run starts afresh
+            shutil.rmtree(work, ignore_errors=True)
     remove_stale_temporaries(out.resolve().parent)  # what killed runs left beside it
-    # This run's checkpoint lives in the output (a new model, or a resumed one: a kill leaves it
-    # resumable), or, when --force replaces a model, in a temporary folder beside it, so the old model
-    # stays whole until the new one is complete.
-    replacing = not resume and out.is_dir() and any(out.iterdir())
+    replacing = work != out
     new_out = not out.exists()
-    work = temporary_beside(out, folder=True) if replacing else out
     try:
         return _train(corpus, corpus_path, out, work, model_cfg=model_cfg, train_cfg=train_cfg, state=state,
                       history=history, replacing=replacing, progress=progress, log=log, weights_dtype=weights_dtype)
     except BaseException as exc:
-        if not replacing and not modeldir.is_resumable(out):  # nothing worth keeping: leave no trace
-            shutil.rmtree(out / modeldir.CHECKPOINT, ignore_errors=True)
+        if not modeldir.is_resumable(work):  # nothing worth keeping: leave no trace
+            shutil.rmtree(work if replacing else work / modeldir.CHECKPOINT, ignore_errors=True)
             if new_out and out.is_dir() and not any(out.iterdir()):
                 out.rmdir()
         if isinstance(exc, OSError):  # name the output the user gave, not a temporary folder
             raise _renamed(exc, work, out) from exc
         raise
-    finally:
-        if replacing:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg: ModelConfig, train_cfg: TrainConfig,
@@ -184,6 +185,8 @@ def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg
         if replacing:  # the new run's checkpoint replaces the old one
             os.replace(ckpt, stage / modeldir.CHECKPOINT)
         modeldir.commit(stage, out)
+        if replacing:
+            shutil.rmtree(work, ignore_errors=True)
     except OSError as exc:
         raise _renamed(exc, stage, out) from exc
     finally:
