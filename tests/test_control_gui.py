@@ -15,6 +15,7 @@ from pythonosc.udp_client import SimpleUDPClient  # noqa: E402
 
 from manne.control.midi import handle_message  # noqa: E402
 from manne.control.osc import OscIn  # noqa: E402
+from tkpump import held, pump  # noqa: E402
 
 
 @pytest.fixture
@@ -32,18 +33,6 @@ def window(xvfb, default_ae):
     yield win
     if not win.closed:
         win.close()
-
-
-def pump(win, seconds: float = 0.2) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        win.root.update()
-        time.sleep(0.01)
-
-
-def held(engine) -> list[int]:
-    engine.process(engine.block)
-    return sorted(v.note for v in engine.bank.held())
 
 
 def from_thread(fn) -> None:

@@ -21,6 +21,7 @@ import soundfile as sf
 
 from manne.cli import main as cli_main
 from manne.errors import ParameterError
+from tkpump import held, pump
 
 
 @pytest.fixture(scope="module")
@@ -44,20 +45,6 @@ def window(xvfb, ae, tiny_model):
     yield win
     if not win.closed:
         win.close()
-
-
-def pump(win, seconds: float = 0.2) -> None:
-    """Run the Tk loop for ``seconds`` (events, idle tasks and after() callbacks)."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        win.root.update()
-        time.sleep(0.01)
-
-
-def held(engine) -> list[int]:
-    """The MIDI notes held after the audio side has taken the queued events (one block)."""
-    engine.process(engine.block)
-    return sorted(v.note for v in engine.bank.held())
 
 
 def xdotool(*args: str) -> None:

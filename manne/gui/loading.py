@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from manne.dsp import NOTE_NAMES
-from manne.errors import ManneError, ParameterError
+from manne.errors import ManneError
 from manne.gui.status import short_reason
 from manne.io.settings import output_folder
 from manne.model.forward import Autoencoder
@@ -102,27 +101,19 @@ class ModelsAndPresets:
         return AudioOut(engine, device=self.device, buffer=self.buffer)
 
     def current_preset(self) -> Preset:
-        """The sound now playing, with the MIDI-learn map, as a :class:`~manne.synth.presets.Preset`."""
-        return Preset(model=str(self.model_dir.resolve()), z=[float(v) for v in self.z],
-                      note=NOTE_NAMES[self.note_var.get()], volume=round(float(self.volume_var.get()), 4),
-                      phase=self.phase_var.get(), midi=self.session.state().cc_map)
+        """The sound now playing, with the MIDI-learn map (the session's :meth:`~manne.control.session.Session.preset`)."""
+        return self.session.preset()
 
     def apply_preset(self, preset: Preset) -> None:
-        """Set sliders, note, volume and phase from ``preset`` (on the current model).
+        """Set sliders, note, volume, method and MIDI map from ``preset`` (on the current model), through the session.
 
         Raises
         ------
         ParameterError
             If the preset has another number of latent values than the model.
         """
-        if len(preset.z) != self.ae.latent:
-            raise ParameterError(f"preset z has {len(preset.z)} values; the model {self.model_name} has {self.ae.latent}")
-        self.set_z(preset.z)
-        self.set_note(preset.note_index)
-        self.set_volume(preset.volume)
-        self.set_phase(preset.phase)
-        if preset.midi:  # a preset without a MIDI map keeps the one learnt
-            self.session.set_cc_map(preset.midi)
+        self.session.apply_preset(preset)
+        self._sync_from_session()
 
     def save_preset_dialog(self) -> None:
         """Ask for a file name and save :meth:`current_preset` there."""

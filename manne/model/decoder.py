@@ -22,7 +22,7 @@ import numpy as np
 
 from manne.errors import ParameterError
 
-__all__ = ["ACTIVATIONS", "Dense", "Decoder", "activate"]
+__all__ = ["ACTIVATIONS", "Dense", "Decoder", "activate", "run_layers"]
 
 ACTIVATIONS = ("lrelu", "relu", "sigmoid", "linear")
 GEMM_MIN_ROWS = 3  # below this many rows, one GEMV per row beats one GEMM (measured on one BLAS thread)
@@ -49,6 +49,21 @@ def activate(x: np.ndarray, name: str, alpha: float = 0.1, scratch: np.ndarray |
     if name == "linear":
         return x
     raise ParameterError(f"activation {name!r} is not one of {', '.join(ACTIVATIONS)}")
+
+
+def run_layers(x: np.ndarray, layers, bufs: list[np.ndarray], tmp: list[np.ndarray], alpha: float) -> np.ndarray:
+    """Run one row ``x`` through ``layers`` (``(W, b, activation)`` triples) without allocating.
+
+    ``bufs[i]`` and ``tmp[i]`` are the work buffers of layer ``i`` (``i`` from 1; 0 is the first
+    layer's, which the caller fills); returns the last layer's buffer.
+    """
+    for i, (W, b, act) in enumerate(layers, start=1):
+        y = bufs[i]
+        np.matmul(x, W, out=y)
+        y += b
+        activate(y, act, alpha, tmp[i])
+        x = y
+    return x
 
 
 @dataclass
@@ -133,13 +148,7 @@ class Decoder:
         np.matmul(z, self.Wz, out=x)
         x += self.note_rows[note]
         activate(x, self.act0, self.alpha, self._tmp[0])
-        for i, (W, b, act) in enumerate(self.layers, start=1):
-            y = self._bufs[i]
-            np.matmul(x, W, out=y)
-            y += b
-            activate(y, act, self.alpha, self._tmp[i])
-            x = y
-        return x
+        return run_layers(x, self.layers, self._bufs, self._tmp, self.alpha)
 
     def many(self, z: np.ndarray, note: np.ndarray | int, *, batch: int = 4096) -> np.ndarray:
         """Decode rows of codes.

@@ -19,33 +19,12 @@ from manne.synth.stream import _devices, _open_portaudio, resolve_device
 __all__ = ["AudioInOut", "list_input_devices", "resolve_input_device"]
 
 
-def _input_devices(pa) -> list[dict]:
-    try:
-        default = pa.get_default_input_device_info()["index"]
-    except (OSError, IOError):
-        default = None
-    out = []
-    for i in range(pa.get_device_count()):
-        d = pa.get_device_info_by_index(i)
-        if int(d.get("maxInputChannels", 0)) < 1:
-            continue
-        out.append({
-            "index": int(d["index"]),
-            "name": str(d["name"]),
-            "host_api": str(pa.get_host_api_info_by_index(d["hostApi"])["name"]),
-            "channels": int(d["maxInputChannels"]),
-            "default_rate": float(d["defaultSampleRate"]),
-            "default": int(d["index"]) == default,
-        })
-    return out
-
-
 def list_input_devices() -> list[dict]:
     """The input devices PortAudio knows, as :func:`manne.synth.stream.list_output_devices` lists outputs
     (``channels`` counts input channels)."""
     _, pa = _open_portaudio()
     try:
-        return _input_devices(pa)
+        return _devices(pa, "input")
     finally:
         pa.terminate()
 
@@ -104,7 +83,7 @@ class AudioInOut:
         self.duplex = bool(duplex)
         self._pyaudio, self._pa = _open_portaudio()
         try:
-            self.input = resolve_input_device(_input_devices(self._pa), input)
+            self.input = resolve_input_device(_devices(self._pa, "input"), input)
             self.output = resolve_device(_devices(self._pa), output)
         except Exception:
             self._pa.terminate()

@@ -36,21 +36,24 @@ def _open_portaudio():
     return pyaudio, pa
 
 
-def _devices(pa) -> list[dict]:
+def _devices(pa, direction: str = "output") -> list[dict]:
+    """PortAudio's devices with ``direction`` (``"output"`` or ``"input"``) channels; ``channels`` counts those."""
+    key = "maxOutputChannels" if direction == "output" else "maxInputChannels"
     try:
-        default = pa.get_default_output_device_info()["index"]
+        info = pa.get_default_output_device_info() if direction == "output" else pa.get_default_input_device_info()
+        default = info["index"]
     except (OSError, IOError):
         default = None
     out = []
     for i in range(pa.get_device_count()):
         d = pa.get_device_info_by_index(i)
-        if int(d.get("maxOutputChannels", 0)) < 1:
+        if int(d.get(key, 0)) < 1:
             continue
         out.append({
             "index": int(d["index"]),
             "name": str(d["name"]),
             "host_api": str(pa.get_host_api_info_by_index(d["hostApi"])["name"]),
-            "channels": int(d["maxOutputChannels"]),
+            "channels": int(d[key]),
             "default_rate": float(d["defaultSampleRate"]),
             "default": int(d["index"]) == default,
         })

@@ -35,7 +35,7 @@ import numpy as np
 
 from manne.dsp import hann
 from manne.errors import ParameterError
-from manne.model.decoder import Decoder, activate
+from manne.model.decoder import Decoder, activate, run_layers
 from manne.stft import chroma_filterbank
 from manne.synth.blas import limit_blas_threads
 
@@ -118,13 +118,7 @@ class PreparedEncoder:
             self._prev[:] = S
             x += self._diff @ self.Wd
         activate(x, self.act0, self.alpha, self._tmp[0])
-        for i, (W, b, act) in enumerate(self.layers, start=1):
-            y = self._bufs[i]
-            np.matmul(x, W, out=y)
-            y += b
-            activate(y, act, self.alpha, self._tmp[i])
-            x = y
-        return x
+        return run_layers(x, self.layers, self._bufs, self._tmp, self.alpha)
 
 
 class LiveTransfer:
