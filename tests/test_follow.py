@@ -90,6 +90,9 @@ def test_a_target_partly_outside_is_clipped_with_a_warning_and_wholly_outside_re
     assert main(["follow", str(bright_model), "--target", str(target), "-o", str(tmp_path / "a.wav")]) == 0
     err = capsys.readouterr().err
     assert "manne follow: warning:" in err and "lies outside what the model plays for C4" in err
+    target.write_text("time,centroid\n0,800\n0.05,15000\n1,20000\n")  # reachable only in the attack: no error figure
+    assert main(["follow", str(bright_model), "--target", str(target), "-o", str(tmp_path / "c.wav")]) == 0
+    assert "no tracking error to report" in capsys.readouterr().out
     target.write_text("time,centroid\n0,19000\n1,20000\n")
     assert main(["follow", str(bright_model), "--target", str(target), "-o", str(tmp_path / "b.wav")]) == 2
     err = capsys.readouterr().err

@@ -70,12 +70,14 @@ def run(args) -> int:
     write_wav(out, y, sr=synth.sr, force=args.force)
     measured = measure_centroid(y, got.times, sr=synth.sr, n_fft=ae.analysis.n_fft)
     ok = got.inside & (got.times >= 0.1)  # past the note's attack
-    if not ok.any():
-        ok = got.inside
-    err = np.abs(measured[ok] / got.target[ok] - 1)
-    path_err = np.abs(got.centroid[ok] / got.target[ok] - 1)
     print(f"wrote {out}: {len(y) / synth.sr:.1f} s of {note_name(note)} following {args.target} "
           f"({len(target.time)} points, {len(got.times)} steps) in {time.perf_counter() - t0:.1f} s")
+    if not ok.any():
+        print(f"no tracking error to report: the target is reachable ({lo:.0f}-{hi:.0f} Hz) only during the "
+              "note's first 0.1 s, its attack")
+        return 0
+    err = np.abs(measured[ok] / got.target[ok] - 1)
+    path_err = np.abs(got.centroid[ok] / got.target[ok] - 1)
     print(f"centroid error where the target is reachable ({lo:.0f}-{hi:.0f} Hz): median {np.median(err):.1%}, "
           f"90th percentile {np.percentile(err, 90):.1%} (measured on the output; the chosen codes' "
           f"median {np.median(path_err):.1%})")
