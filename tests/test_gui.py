@@ -210,6 +210,18 @@ def test_dragging_on_the_xy_pad_moves_the_sliders(window):
     assert (pad.u, pad.v) == pytest.approx((0.0, 0.0))
     # the background shows brightness for the note; none takes it away
     assert len(pad.canvas.find_withtag("bg")) > 100 and "brightness" in pad.caption
+    # or where the decoder plays the note itself: the mesh accuracy of the same grid
+    from manne.dsp import NOTE_NAMES
+    from manne.gui.timbre import MAP_POINTS
+    from manne.inspect.mesh import mesh_accuracy
+
+    note = int(win.note_var.get())
+    win.pad_map_var.set("note accuracy")
+    win._pad_plane_changed()
+    assert win.plane.axes == (0, 1) and win.ae.latent == 2  # the pad spans both neurons' whole range, as the mesh
+    ref = mesh_accuracy(win.ae, points=MAP_POINTS, notes=[note]).accuracy[0]
+    assert set(np.unique(pad.values)) <= {0.0, 1.0} and pad.values.mean() == pytest.approx(ref)
+    assert f"decodes as {NOTE_NAMES[note]}: {ref:.0%}" in pad.caption
     win.pad_map_var.set("none")
     win._pad_plane_changed()
     assert pad.values is None

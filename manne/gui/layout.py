@@ -29,7 +29,7 @@ __all__ = ["ABSENT_NOTE_TIP", "WindowLayout", "COLOURS", "PAD_MAPS"]
 ABSENT_NOTE_TIP = "not in corpus: the model never heard this note; it may sound odd"
 COLOURS = {"bg": "#1b1e24", "panel": "#22262d", "text": "#e6e8eb", "dim": "#8a93a0", "accent": "#5ec8ff",
            "field": "#2a2f37", "border": "#343a44"}
-PAD_MAPS = ("none", "brightness")  # what the XY pad's background shows
+PAD_MAPS = ("none", "brightness", "note accuracy")  # what the XY pad's background shows
 SLIDER_LENGTH = 190
 
 
@@ -133,7 +133,7 @@ class WindowLayout:
         ttk.Label(pad_frame, text="Y", style="Hint.TLabel").grid(row=1, column=2, sticky="w")
         self.pad_y_box = ttk.Combobox(pad_frame, textvariable=self.pad_y_var, width=5, state="readonly", takefocus=False)
         self.pad_y_box.grid(row=1, column=3, padx=(2, 8))
-        map_box = ttk.Combobox(pad_frame, textvariable=self.pad_map_var, values=PAD_MAPS, width=10, state="readonly",
+        map_box = ttk.Combobox(pad_frame, textvariable=self.pad_map_var, values=PAD_MAPS, width=13, state="readonly",
                                takefocus=False)
         map_box.grid(row=1, column=4, columnspan=2, sticky="e")
         Tooltip(map_box, "background: how bright each point of the plane sounds for the selected note")

@@ -3,8 +3,8 @@ slider does.
 
 The pad moves two coordinates of the latent space (:class:`manne.timbre.plane.Plane`: two chosen
 neurons, or the training codes' first two principal axes); its background can show how bright
-(spectral centroid) each point sounds for the selected note, decoded on a coarse grid when the
-note or the plane changes; the model's landmarks (its recordings, by name) are drawn on it.
+(spectral centroid) each point sounds for the selected note, or where the decoder itself plays that
+note (the mesh accuracy), decoded on a coarse grid when the note or the plane changes; the model's landmarks (its recordings, by name) are drawn on it.
 """
 
 from __future__ import annotations
@@ -101,15 +101,24 @@ class TimbrePad:
         if key == getattr(self, "_pad_map_key", None):
             return
         self._pad_map_key = key
-        if kind != "brightness":
+        if kind not in ("brightness", "note accuracy"):
             self.pad.set_background(None)
             return
-        grid = self.plane.grid(MAP_POINTS, self.z)  # (n, n, latent), row j at v = j / (n - 1)
-        from manne.timbre.descriptors import grid_descriptors
+        note = int(self.note_var.get())
+        grid = self.plane.grid(MAP_POINTS, self.z).reshape(-1, self.ae.latent)  # row j at v = j / (n - 1)
+        if kind == "brightness":
+            from manne.timbre.descriptors import grid_descriptors
 
-        centroid = grid_descriptors(self.ae, grid.reshape(-1, self.ae.latent), [int(self.note_var.get())])["centroid"][0]
-        self.pad.set_background(centroid.reshape(MAP_POINTS, MAP_POINTS),
-                                f"brightness {centroid.min():.0f}–{centroid.max():.0f} Hz")
+            centroid = grid_descriptors(self.ae, grid, [note])["centroid"][0]
+            self.pad.set_background(centroid.reshape(MAP_POINTS, MAP_POINTS),
+                                    f"brightness {centroid.min():.0f}–{centroid.max():.0f} Hz")
+        else:  # where the decoder itself plays the note (the paper's mesh accuracy); elsewhere it is transposed
+            from manne.dsp import NOTE_NAMES
+            from manne.inspect.mesh import decoded_notes
+
+            right = (decoded_notes(self.ae, grid, note) == note).astype(np.float64)
+            self.pad.set_background(right.reshape(MAP_POINTS, MAP_POINTS), f"decodes as {NOTE_NAMES[note]}: "
+                                    f"{right.mean():.0%}", limits=(0.0, 2.0))  # yes: mid-ramp teal, no: dark
 
     def _show_pad_position(self) -> None:
         if getattr(self, "plane", None) is None:

@@ -19,11 +19,15 @@ __all__ = ["XYPad", "ramp_colours"]
 _STOPS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float64)
 
 
-def ramp_colours(values: np.ndarray) -> np.ndarray:
-    """``#rrggbb`` strings for ``values`` scaled to [0, 1] over their own finite range; same shape."""
+def ramp_colours(values: np.ndarray, limits: tuple[float, float] | None = None) -> np.ndarray:
+    """``#rrggbb`` strings for ``values`` scaled to [0, 1] over ``limits`` (default: their own finite
+    range); same shape."""
     v = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(v)
-    lo, hi = (v[finite].min(), v[finite].max()) if finite.any() else (0.0, 1.0)
+    if limits is not None:
+        lo, hi = limits
+    else:
+        lo, hi = (v[finite].min(), v[finite].max()) if finite.any() else (0.0, 1.0)
     t = np.where(finite, (v - lo) / (hi - lo if hi > lo else 1.0), 0.0) * (len(_STOPS) - 1)
     i = np.clip(np.floor(t).astype(int), 0, len(_STOPS) - 2)
     f = (t - i)[..., None]
@@ -49,6 +53,7 @@ class XYPad:
                                 borderwidth=0, cursor="crosshair")
         self.u, self.v = 0.5, 0.5
         self.values: np.ndarray | None = None
+        self.limits: tuple[float, float] | None = None
         self.landmarks: list[tuple[str, float, float]] = []
         self.axes = ("", "")
         self.caption = ""
@@ -73,9 +78,12 @@ class XYPad:
         return float(np.clip((x - self.PAD) / s, 0, 1)), float(np.clip(1.0 - (y - self.PAD) / s, 0, 1))
 
     # ---- content ----------------------------------------------------------------------------
-    def set_background(self, values: np.ndarray | None, caption: str = "") -> None:
-        """A map over the pad: ``values`` (n_v, n_u), row 0 at ``v = 0`` (bottom); None for none."""
+    def set_background(self, values: np.ndarray | None, caption: str = "", *,
+                       limits: tuple[float, float] | None = None) -> None:
+        """A map over the pad: ``values`` (n_v, n_u), row 0 at ``v = 0`` (bottom); None for none.
+        ``limits`` are the values at the ends of the colour ramp (default: the values' own range)."""
         self.values = None if values is None else np.asarray(values, dtype=np.float64)
+        self.limits = limits
         self.caption = caption
         self.draw()
 
@@ -101,7 +109,7 @@ class XYPad:
         s = self._side()
         x0, y0 = self.to_canvas(0, 1)
         if self.values is not None:
-            colours = ramp_colours(self.values)
+            colours = ramp_colours(self.values, self.limits)
             n_v, n_u = colours.shape
             cw, ch = s / n_u, s / n_v
             for j in range(n_v):

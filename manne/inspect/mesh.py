@@ -4,7 +4,7 @@ A regular grid of ``points`` values per latent neuron (``points ** latent`` code
 ``latent_range``. For each note the grid is decoded with the decoder conditioned on that note, and
 each decoded spectrum is labelled with the argmax of its chroma, made with the same filterbank as
 the corpus analysis (:func:`manne.corpus.analysis.chroma_filter` with the model's analysis
-parameters). The note's *accuracy* is the fraction of grid points whose label equals the note (the
+parameters, through its NumPy copy :func:`manne.stft.chroma_filterbank`). The note's *accuracy* is the fraction of grid points whose label equals the note (the
 paper's Table V).
 
 NumPy only. The decoder's last layer is evaluated only for the FFT bins the chroma filterbank
@@ -25,12 +25,12 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 
 from manne import dsp
-from manne.corpus.analysis import chroma_filter
 from manne.io.files import atomic_path, read_csv_rows
 from manne.dsp import NOTE_NAMES
 from manne.errors import ModelError, ParameterError
 from manne.model.decoder import Decoder
 from manne.model.forward import Autoencoder
+from manne.stft import chroma_filterbank
 
 MAX_GRID = 2_000_000  # grid points; 12 notes of this many decodes take minutes
 CSV_HEADER = ["note", "accuracy", "present"]  # the columns of mesh.csv
@@ -166,11 +166,40 @@ def latent_grid(ranges: np.ndarray, points: int) -> np.ndarray:
 
 def _labeller(ae: Autoencoder) -> tuple[Decoder, np.ndarray]:
     """The model's decoder restricted to the bins the chroma filterbank reads, and that band's
-    filterbank transposed, shape (n_band, 12)."""
+    filterbank transposed, shape (n_band, 12). The filterbank is the corpus analysis' (its NumPy
+    copy, :func:`manne.stft.chroma_filterbank`, tested equal: no librosa import here)."""
     a = ae.analysis
-    fb = chroma_filter(sr=a.sr, n_fft=a.n_fft, fmin=a.fmin, fmax=a.fmax)
+    fb = chroma_filterbank(sr=a.sr, n_fft=a.n_fft, fmin=a.fmin, fmax=a.fmax)
     cols = np.flatnonzero(fb.any(axis=0))
     return Decoder.of(ae, cols=cols), np.ascontiguousarray(fb[:, cols].T)
+
+
+def _label(dec: Decoder, fbT: np.ndarray, zW: np.ndarray, note: int, out: np.ndarray, batch: int) -> None:
+    """Fill ``out`` (len(zW),) with the pitch class the chroma hears in each decoding of ``zW``
+    (codes already through the first layer's z part) conditioned on ``note``."""
+    for s, S in dec.batches(zW, note, batch=batch):
+        S *= S
+        out[s : s + len(S)] = np.argmax(S @ fbT, axis=1)
+
+
+def decoded_notes(ae: Autoencoder, z: np.ndarray, note: int, *, batch: int = 4096) -> np.ndarray:
+    """The pitch class (0-11) the corpus analysis hears in the decoder's spectrum of each code.
+
+    Parameters
+    ----------
+    ae : Autoencoder
+    z : np.ndarray, shape (m, latent)
+    note : int, the conditioning pitch class, 0-11
+
+    Returns
+    -------
+    labels : np.ndarray, shape (m,), int8; equal to ``note`` where the decoder plays the note asked
+    """
+    dec, fbT = _labeller(ae)
+    dec.check_note(note)
+    out = np.empty(len(z), dtype=np.int8)
+    _label(dec, fbT, np.asarray(z, dtype=np.float32) @ dec.Wz, int(note), out, batch)
+    return out
 
 
 def mesh_accuracy(
@@ -229,9 +258,7 @@ def mesh_accuracy(
         if i > 0 and not dec.skip:
             predicted[i] = predicted[0]  # without the skip connection the decoder ignores the note
         else:
-            for s, S in dec.batches(zW, note, batch=batch):
-                S *= S
-                predicted[i, s : s + len(S)] = np.argmax(S @ fbT, axis=1)
+            _label(dec, fbT, zW, note, predicted[i], batch)
         if on_note is not None:
             on_note(note)
     accuracy = (predicted == np.asarray(note_list, dtype=np.int8)[:, None]).mean(axis=1)
@@ -333,5 +360,5 @@ def write_markdown(results: MeshResult | Mapping[str, MeshResult], path: str | o
     return path
 
 
-__all__ = ["MAX_GRID", "MeshResult", "check_grid", "latent_grid", "mesh_accuracy", "write_csv", "read_csv",
+__all__ = ["MAX_GRID", "MeshResult", "check_grid", "latent_grid", "mesh_accuracy", "decoded_notes", "write_csv", "read_csv",
            "markdown_table", "write_markdown"]
