@@ -442,6 +442,8 @@ def test_with_a_real_audio_output(xvfb, pulse_device, ae, tiny_model):
         assert engine.playing  # the stream's callback runs and takes the note
         pump(win, 0.3)
         assert "playing · CPU" in win.status_var.get() and "underruns" in win.status_var.get()
+        engine.underruns += 2  # as two dropouts count them: the line says what to do
+        assert "(dropouts: try --buffer 1024)" in win.status_text()
         win.toggle_play()
         assert not win.playing and not audio.active and engine.silent  # faded out before the stream stopped
         win.toggle_play()

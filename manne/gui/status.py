@@ -14,10 +14,13 @@ from tkinter import messagebox
 
 import numpy as np
 
-__all__ = ["POLL_MS", "STATUS_EVERY", "StatusLine", "short_reason"]
+from manne.synth.limits import BUFFER_MAX
+
+__all__ = ["POLL_MS", "STATUS_EVERY", "UNDERRUN_HINT", "StatusLine", "short_reason"]
 
 POLL_MS = 50
 STATUS_EVERY = 5  # polls between status line refreshes (250 ms)
+UNDERRUN_HINT = 2  # underruns before the status line suggests a larger buffer (a stream's start may cost one)
 
 
 def short_reason(message: str | None) -> str:
@@ -64,7 +67,9 @@ class StatusLine:
             parts.append(f"No audio output: {self.audio_error}. Rendering still works.")
         else:
             state = "playing" if self.playing else "paused"
-            parts.append(f"{state} · CPU {self.engine.cpu_load:.0%} · underruns {self.engine.underruns}")
+            n = self.engine.underruns
+            hint = f" (dropouts: try --buffer {2 * self.buffer})" if n >= UNDERRUN_HINT and 2 * self.buffer <= BUFFER_MAX else ""
+            parts.append(f"{state} · CPU {self.engine.cpu_load:.0%} · underruns {n}{hint}")
         parts.append(f"model {self.model_name}")
         if self.audio is not None:
             dev = getattr(self.audio, "device", None)
