@@ -80,7 +80,10 @@ def test_callback_returns_float32_bytes_and_counts_underruns(ae):
     np.testing.assert_array_equal(np.frombuffer(data, np.float32), playing(ae).process(512))
     assert s.underruns == 0 and s.cpu_load > 0
     s.callback(None, 512, {}, PA_OUTPUT_UNDERFLOW)
-    assert s.underruns == 1
+    assert s.underruns == 1 and s.quiet_underruns == 0  # a note sounds: a dropout
+    quiet = Synth(ae)
+    quiet.callback(None, 512, {}, PA_OUTPUT_UNDERFLOW)  # nothing sounds (a stream's start): not a dropout
+    assert quiet.underruns == 0 and quiet.quiet_underruns == 1
 
     def broken(n):
         raise RuntimeError("boom")

@@ -148,7 +148,8 @@ class Synth(ControlSide):
         z0.setflags(write=False)
         self._controls = Controls(z0, 0.8, 0.0)
         self.set_volume(volume)
-        self.underruns = 0
+        self.underruns = 0  # dropouts: the device ran dry while notes sounded, or the callback failed
+        self.quiet_underruns = 0  # the device ran dry while nothing sounded (inaudible)
         self.cpu_load = 0.0
         self.decodes = 0
         self.last_error: str | None = None
@@ -176,7 +177,10 @@ class Synth(ControlSide):
         """PyAudio stream callback: ``frame_count`` float32 samples as bytes, and paContinue. Never raises."""
         t0 = time.perf_counter()
         if status & PA_OUTPUT_UNDERFLOW:
-            self.underruns += 1
+            if self.playing:  # a gap in the sound: a dropout
+                self.underruns += 1
+            else:  # a gap in silence (a stream's start): nothing to hear
+                self.quiet_underruns += 1
         try:
             y = self.process(frame_count)
             self._recorder.add(y)
