@@ -132,11 +132,13 @@ class XYPad:
         # boxes a name may not cover: the axis labels, the caption, and the names drawn so far
         taken = [tuple(c.bbox(i)) for i in c.find_withtag("axis")]
         width = float(c.winfo_width() if c.winfo_width() > 1 else int(c.cget("width")))
-        for name, u, v in self.landmarks:
+        for _, u, v in self.landmarks:  # every dot first, so that no dot covers a name
             x, y = self.to_canvas(u, v)
             c.create_oval(x - 3, y - 3, x + 3, y + 3, fill=self.DOT, outline=self.HALO, tags="landmark")
+        for name, u, v in self.landmarks:
             if not name:
                 continue
+            x, y = self.to_canvas(u, v)
             anchor = "w" if u < 0.5 else "e"
             dx = 6 if anchor == "w" else -6
             item = c.create_text(x + dx, y, text=name, anchor=anchor, fill=self.TEXT, font=font, tags="landmark")
