@@ -69,6 +69,27 @@ def test_full_disk_under_force_keeps_the_old_model(tiny_model, tiny_corpus, tmp_
     Autoencoder.load(out)
 
 
+def test_full_disk_as_a_force_run_replaces_the_model_keeps_both(tiny_model, tiny_corpus, tmp_path, capsys, monkeypatch):
+    """The last step (the renames that swap the new model in) fails: the old model stays, the new run resumes."""
+    import errno
+
+    out = copy_model(tiny_model, tmp_path / "m")
+    before = snapshot(out)
+
+    def full(stage, out):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "config.json"))
+
+    monkeypatch.setattr(modeldir, "commit", full)
+    code, _, err = run(capsys, "train", tiny_corpus, "-o", out, "--force", "--epochs", "2", *TINY_TRAIN)
+    one_line_error(code, err, f"{out}/config.json: No space left on device")
+    assert model_files(out) == before and modeldir.resumable_run(out) == out / modeldir.NEXT
+    monkeypatch.undo()
+    code, _, err = run(capsys, "train", tiny_corpus, "-o", out, "--resume", "--epochs", "2", "-q")
+    assert code == 0, err
+    assert not (out / modeldir.NEXT).exists() and temporaries(tmp_path) == []
+    Autoencoder.load(out)
+
+
 def test_a_folder_that_cannot_take_the_model_fails_before_the_corpus_loads(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")

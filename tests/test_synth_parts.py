@@ -84,6 +84,12 @@ def test_callback_returns_float32_bytes_and_counts_underruns(ae):
     quiet = Synth(ae)
     quiet.callback(None, 512, {}, PA_OUTPUT_UNDERFLOW)  # nothing sounds (a stream's start): not a dropout
     assert quiet.underruns == 0 and quiet.quiet_underruns == 1
+    paused = playing(ae)  # a held note, paused: faded to silence, as before a stream stops and starts again
+    paused.fade_out()
+    paused.process(4096)
+    paused.fade_in()
+    paused.callback(None, 256, {}, PA_OUTPUT_UNDERFLOW)
+    assert paused.underruns == 0 and paused.quiet_underruns == 1
 
     def broken(n):
         raise RuntimeError("boom")

@@ -20,7 +20,7 @@ __all__ = ["POLL_MS", "STATUS_EVERY", "UNDERRUN_HINT", "StatusLine", "short_reas
 
 POLL_MS = 50
 STATUS_EVERY = 5  # polls between status line refreshes (250 ms)
-UNDERRUN_HINT = 2  # underruns before the status line suggests a larger buffer (a stream's start may cost one)
+UNDERRUN_HINT = 2  # dropouts before the status line suggests a larger buffer (one may be a passing hiccup)
 
 
 def short_reason(message: str | None) -> str:

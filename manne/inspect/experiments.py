@@ -232,7 +232,7 @@ def run_experiments(
     from manne.inspect.mesh import check_grid, mesh_accuracy, write_csv
     from manne.inspect.examples import Examples
     from manne.inspect.plots import plot_mesh, save_figure, write_model_plots
-    from manne.model.modeldir import is_complete
+    from manne.model.modeldir import is_complete, resumable_run
     from manne.model.train import train
 
     configs = list(CONFIGS.values()) if configs is None else list(configs)
@@ -252,7 +252,7 @@ def run_experiments(
             k += 1
             mdir = out / "models" / cname / e.name
             mcfg = model_cfgs[e.name]
-            resumable = (mdir / "checkpoint" / "state.json").is_file()
+            run = resumable_run(mdir)  # the model's own checkpoint, or a --force run's in .next/
             metrics_file = mdir / "metrics.json"
             done = is_complete(mdir) and metrics_file.is_file()
             if done and not force:
@@ -265,9 +265,9 @@ def run_experiments(
                 status = "reused"
                 log(f"[{k}/{n_runs}] {cname}/{e.name}: complete, reusing {mdir}")
             else:
-                resume = resumable and not force
+                resume = run is not None and not force
                 if resume:
-                    diffs = _same_settings(mdir / "checkpoint" / "config.json", mcfg, train_cfg, corpus.hash, epochs=False)
+                    diffs = _same_settings(run / "checkpoint" / "config.json", mcfg, train_cfg, corpus.hash, epochs=False)
                     if diffs:
                         raise ModelError(f"{mdir} holds an interrupted run with other settings ({'; '.join(diffs)}); "
                                          "use --force to start it again or another -o folder")

@@ -100,7 +100,7 @@ def train(
         work = modeldir.resumable_run(out) or out
         saved, state, history = checkpoint.read_checkpoint(work)
         if saved["corpus"]["hash"] != corpus.hash:
-            raise ModelError(f"{out}: the checkpoint was trained on another corpus "
+            raise ModelError(f"{work}: the checkpoint was trained on another corpus "
                              f"(hash {saved['corpus']['hash']}, this one {corpus.hash})")
         model_cfg = from_dict(ModelConfig, saved["model"])
         train_cfg = from_dict(TrainConfig, {**saved["training"], "epochs": train_cfg.epochs})
@@ -119,9 +119,7 @@ def train(
             shutil.rmtree(work if replacing else work / modeldir.CHECKPOINT, ignore_errors=True)
             if new_out and out.is_dir() and not any(out.iterdir()):
                 out.rmdir()
-        if isinstance(exc, OSError):  # name the output the user gave, not a temporary folder
-            raise _renamed(exc, work, out) from exc
-        raise
+        raise  # (the checkpoint's paths are the real ones: the output, or the .next/ kept in it)
 
 
 def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg: ModelConfig, train_cfg: TrainConfig,
@@ -187,8 +185,13 @@ def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg
         modeldir.commit(stage, out)
         if replacing:
             shutil.rmtree(work, ignore_errors=True)
-    except OSError as exc:
-        raise _renamed(exc, stage, out) from exc
+    except BaseException as exc:
+        moved = stage / modeldir.CHECKPOINT
+        if replacing and moved.is_dir() and not ckpt.exists():  # not committed: the new run stays resumable
+            os.replace(moved, ckpt)
+        if isinstance(exc, OSError):
+            raise _renamed(exc, stage, out) from exc
+        raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return metrics

@@ -177,7 +177,7 @@ class Synth(ControlSide):
         """PyAudio stream callback: ``frame_count`` float32 samples as bytes, and paContinue. Never raises."""
         t0 = time.perf_counter()
         if status & PA_OUTPUT_UNDERFLOW:
-            if self.playing:  # a gap in the sound: a dropout
+            if self.playing and self._fade > 0:  # a gap in the sound: a dropout (not in a pause's silence)
                 self.underruns += 1
             else:  # a gap in silence (a stream's start): nothing to hear
                 self.quiet_underruns += 1
