@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{', '.join(missing)} not found: sudo apt-get install pulseaudio pulseaudio-utils libasound2-plugins")
     import soundfile as sf
 
-    with tempfile.TemporaryDirectory(prefix="manne-xlat-") as tmp:
+    # the daemon may still be writing its runtime files as it exits: never fail the measurement on them
+    with tempfile.TemporaryDirectory(prefix="manne-xlat-", ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         runtime = work / "rt"
         runtime.mkdir(mode=0o700)
@@ -173,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
                             work=work) for _ in range(args.runs)]
         finally:
             subprocess.run(["pulseaudio", "-k"], env=env, capture_output=True)
+            deadline = time.monotonic() + 5  # -k only asks: wait until the daemon has gone
+            while (runtime / "pulse" / "pid").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
     for i, r in enumerate(runs, 1):
         ms = "no clear lag" if r["lag"] is None else f"{r['lag']} samples ({1e3 * r['lag'] / SR:.1f} ms)"
         print(f"run {i}: {ms}, {r['clear']} of {r['windows']} windows clear; windows {r['lags']}")
