@@ -66,6 +66,16 @@ def default_ae():
     return Autoencoder.load(default_model_dir())
 
 
+@pytest.fixture()
+def session(default_ae):
+    """A control session (the window's, MIDI's and OSC's state) on the bundled model; no audio device."""
+    from manne.commands.synth import default_model_dir
+    from manne.control.session import Session
+    from manne.synth.instrument import Synth
+
+    return Session(Synth(default_ae), model_dir=default_model_dir())
+
+
 @pytest.fixture(scope="session")
 def tone_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("tones")

@@ -25,13 +25,6 @@ NO_ALSA_SEQ = ("ALSA sequencer device /dev/snd/seq does not exist on this machin
                + "; the JACK tests cover virtual ports")
 
 
-@pytest.fixture()
-def session(default_ae):
-    from manne.commands.synth import default_model_dir
-
-    return Session(Synth(default_ae), model_dir=default_model_dir())
-
-
 def events(session) -> list:
     out = list(session.engine._events)
     session.engine._events.clear()

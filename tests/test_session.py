@@ -14,13 +14,6 @@ from manne.synth.instrument import Synth
 from manne.synth.presets import Preset, check_cc_map, load_preset, save_preset
 
 
-@pytest.fixture()
-def session(default_ae):
-    from manne.commands.synth import default_model_dir
-
-    return Session(Synth(default_ae), model_dir=default_model_dir())
-
-
 def events(session) -> list:
     out = list(session.engine._events)
     session.engine._events.clear()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from manne.errors import AudioDeviceError
 from manne.io.files import mute_stderr
 from manne.synth.limits import BUFFER_DEFAULT, check_buffer
-from manne.synth.stream import _devices, _open_portaudio, resolve_device
+from manne.synth.stream import PortAudioHolder, _devices, _open_portaudio, resolve_device
 
 __all__ = ["AudioInOut", "list_input_devices", "resolve_input_device"]
 
@@ -49,7 +49,7 @@ def resolve_input_device(devices: list[dict], device: int | str | None) -> dict:
         raise AudioDeviceError(f"{what}; the input devices are {names}") from exc
 
 
-class AudioInOut:
+class AudioInOut(PortAudioHolder):
     """PortAudio input and output for an engine that transforms its input, mono float32 at the engine's rate.
 
     By default two streams: the input stream's callback hands each buffer to the engine
@@ -152,15 +152,3 @@ class AudioInOut:
             pa, self._pa = self._pa, None
             if pa is not None:
                 pa.terminate()
-
-    def __enter__(self) -> "AudioInOut":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass

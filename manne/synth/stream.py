@@ -122,7 +122,30 @@ def resolve_device(devices: list[dict], device: int | str | None) -> dict:
     raise AudioDeviceError(f"no output device matches {device!r}; the output devices are {names}")
 
 
-class AudioOut:
+class PortAudioHolder:
+    """What :class:`AudioOut` and :class:`manne.synth.duplex.AudioInOut` share: ``with`` starts the
+    streams and closes them (and PortAudio) at the end, as does garbage collection."""
+
+    def start(self):
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class AudioOut(PortAudioHolder):
     """A PortAudio output stream that plays an engine, mono float32 at the engine's rate.
 
     Parameters
@@ -206,15 +229,3 @@ class AudioOut:
         pa, self._pa = self._pa, None
         if pa is not None:
             pa.terminate()
-
-    def __enter__(self) -> "AudioOut":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
