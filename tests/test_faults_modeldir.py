@@ -13,7 +13,8 @@ import shutil
 import numpy as np
 import pytest
 
-from manne.model.modeldir import REQUIRED_FILES, WEIGHT_MAX
+from manne.model.modeldir import REQUIRED_FILES
+from manne.model.weights import WEIGHT_MAX
 
 from faults import one_line_error, run
 

@@ -16,7 +16,8 @@ import pytest
 
 from manne.commands.render import check_output
 from manne.errors import ModelError
-from manne.model.modeldir import REQUIRED_FILES, WEIGHT_MAX
+from manne.model.modeldir import REQUIRED_FILES
+from manne.model.weights import WEIGHT_MAX
 
 from faults import file_size_limited, one_line_error, run, stale_name, temporaries
 

@@ -265,7 +265,7 @@ def _keras_decoder(model_dir: Path, ae):
     """The decoder as a Keras model, and where it came from: ``model.keras`` when the directory has
     one that loads, otherwise :func:`manne.model.network.build` of the model's configuration with
     the decoder's Dense layers ``dec0 .. decN`` set from ``weights.npz``."""
-    from manne.model.modeldir import read_weights
+    from manne.model.weights import read_weights
     from manne.model.network import build, keras, split_models
 
     path = model_dir / "model.keras"

@@ -15,7 +15,8 @@ from manne.corpus.analysis import Analysis
 from manne.dsp import first_order_difference, one_hot
 from manne.errors import CorpusError, ParameterError
 from manne.model.decoder import Decoder, Dense, activate
-from manne.model.modeldir import Layers, parse_config, read_config, read_weights
+from manne.model.modeldir import parse_config, read_config
+from manne.model.weights import Layers, read_weights
 
 __all__ = ["Autoencoder"]
 
@@ -68,7 +69,7 @@ class Autoencoder:
 
     @classmethod
     def from_layers(cls, config: ModelConfig, analysis: Analysis, encoder: Layers, decoder: Layers, info: dict) -> "Autoencoder":
-        """The model of Dense layers' ``(W, b)`` pairs (as :func:`manne.model.modeldir.read_weights` returns them)."""
+        """The model of Dense layers' ``(W, b)`` pairs (as :func:`manne.model.weights.read_weights` returns them)."""
         enc = [Dense(W, b, "lrelu") for W, b in encoder]
         dec = [Dense(W, b, "lrelu") for W, b in decoder]
         enc[-1].act = config.latent_activation

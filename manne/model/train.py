@@ -33,6 +33,7 @@ from manne.model.config import ModelConfig, TrainConfig, from_dict
 from manne.model.dataset import batches, model_inputs
 from manne.model.evaluate import evaluate, latent_range
 from manne.model.forward import Autoencoder
+from manne.model.weights import write_weights
 
 __all__ = ["train", "model_inputs", "STOPS"]
 
@@ -279,7 +280,7 @@ def _finish(autoencoder, corpus: Corpus, out: Path, info: dict, history: list[di
     ae = Autoencoder.from_layers(model_cfg, corpus.analysis, *stored, info)
     info["latent_range"] = latent_range(ae, corpus, corpus.indices("train"))
     ae.latent_range = np.asarray(info["latent_range"], dtype=np.float32)
-    modeldir.write_weights(out / "weights.npz", encoder, decoder, dtype=weights_dtype)
+    write_weights(out / "weights.npz", encoder, decoder, dtype=weights_dtype)
     modeldir.write_config(out / "config.json", info)
     from manne.model.callbacks import save_keras
 

@@ -35,11 +35,12 @@ import numpy as np
 
 from manne.dsp import hann
 from manne.errors import ParameterError
-from manne.model.decoder import Decoder, activate, run_layers
+from manne.model.decoder import Decoder
+from manne.model.encoder import PreparedEncoder
 from manne.stft import chroma_filterbank
 from manne.synth.blas import limit_blas_threads
 
-__all__ = ["LiveTransfer", "PreparedEncoder", "gate_level", "delay"]
+__all__ = ["LiveTransfer", "gate_level", "delay"]
 
 PA_CONTINUE = 0
 PA_INPUT_OVERFLOW, PA_OUTPUT_UNDERFLOW = 0x2, 0x4
@@ -53,72 +54,6 @@ def gate_level(n_fft: int, gate_db: float) -> float:
 def delay(n_fft: int, hop_length: int, block: int | None) -> int:
     """Samples between an input sample and its output: ``n_fft - gcd(block, hop_length)`` (``n_fft - 1`` for any block)."""
     return n_fft - (math.gcd(int(block), int(hop_length)) if block else 1)
-
-
-class PreparedEncoder:
-    """A model's encoder for one frame at a time, without allocating.
-
-    The first layer's note one-hot (``augment="chroma"``) is folded into one bias row per pitch class;
-    ``augment="diff"`` keeps the previous frame that went through the encoder (the offline encoder's
-    difference between consecutive encoded frames); ``"none"`` takes the frame alone.
-
-    Parameters
-    ----------
-    ae : Autoencoder
-    """
-
-    def __init__(self, ae):
-        cfg = ae.config
-        n_bins = ae.analysis.n_bins
-        first, rest = ae.encoder[0], ae.encoder[1:]
-        W = np.asarray(first.W, dtype=np.float32)
-        b = np.asarray(first.b, dtype=np.float32)
-        self.augment, self.alpha = cfg.augment, float(cfg.alpha)
-        self.W = np.ascontiguousarray(W[:n_bins])  # (n_bins, width0)
-        if self.augment == "chroma":
-            self.note_rows = np.ascontiguousarray(W[n_bins : n_bins + 12] + b[None, :])  # (12, width0)
-        else:
-            self.note_rows = np.ascontiguousarray(np.broadcast_to(b, (12, W.shape[1])))
-        self.Wd = np.ascontiguousarray(W[n_bins : 2 * n_bins]) if self.augment == "diff" else None
-        self.act0 = first.act
-        self.layers = [(np.ascontiguousarray(L.W, dtype=np.float32), np.ascontiguousarray(L.b, dtype=np.float32), L.act)
-                       for L in rest]
-        widths = [self.W.shape[1]] + [L[0].shape[1] for L in self.layers]
-        self._bufs = [np.empty(w, dtype=np.float32) for w in widths]
-        self._tmp = [np.empty(w, dtype=np.float32) for w in widths]
-        self._prev = np.zeros(n_bins, dtype=np.float32)
-        self._diff = np.zeros(n_bins, dtype=np.float32)
-        self._first = True
-
-    def reset(self) -> None:
-        """Forget the previous frame (``augment="diff"``)."""
-        self._first = True
-
-    def one(self, S: np.ndarray, note: int) -> np.ndarray:
-        """The code of one normalised frame.
-
-        Parameters
-        ----------
-        S : np.ndarray, shape (n_bins,), float32
-        note : int, 0-11
-
-        Returns
-        -------
-        z : np.ndarray, shape (latent,), float32: a work buffer, overwritten by the next call
-        """
-        x = self._bufs[0]
-        np.matmul(S, self.W, out=x)
-        x += self.note_rows[note]
-        if self.Wd is not None:
-            if self._first:
-                self._diff[:] = 0.0
-                self._first = False
-            else:
-                np.subtract(S, self._prev, out=self._diff)
-            self._prev[:] = S
-            x += self._diff @ self.Wd
-        activate(x, self.act0, self.alpha, self._tmp[0])
-        return run_layers(x, self.layers, self._bufs, self._tmp, self.alpha)
 
 
 class LiveTransfer:
