@@ -55,17 +55,9 @@ class SoundControls:
         self.value_labels[i].configure(text=self.value_texts()[i])
         self._show_pad_position()
 
-    def slider_meanings(self) -> list[str]:
-        """What moving each slider up does (``"brighter"``), from the model's descriptor map; ``""`` where unknown."""
-        from manne.gui.timbre import slider_meanings
-
-        return slider_meanings(self.model_dir, self.ae.latent)
-
     def set_z(self, z) -> None:
         """Move the sliders (and so the engine) to latent position ``z``, shape (latent,), clipped to the range."""
-        z = np.asarray(z, dtype=np.float64)
-        lo, hi = np.asarray(self.ae.latent_range, dtype=np.float64)
-        self.z = self.session.set_z(np.clip(z, lo, hi))
+        self.z = self.session.set_z(z)  # (the session clips to the range)
         for scale, v in zip(self.sliders, self.z):
             scale.set(v)
         self._show_values()

@@ -24,9 +24,8 @@ from manne.gui.widgets import SpectrumPlot, Tooltip
 from manne.gui.xypad import XYPad
 from manne.synth.instrument import METHODS
 
-__all__ = ["ABSENT_NOTE_TIP", "WindowLayout", "COLOURS", "PAD_MAPS"]
+__all__ = ["WindowLayout", "COLOURS", "PAD_MAPS"]
 
-ABSENT_NOTE_TIP = "not in corpus: the model never heard this note; it may sound odd"
 COLOURS = {"bg": "#1b1e24", "panel": "#22262d", "text": "#e6e8eb", "dim": "#8a93a0", "accent": "#5ec8ff",
            "field": "#2a2f37", "border": "#343a44"}
 PAD_MAPS = ("none", "brightness", "note accuracy")  # what the XY pad's background shows
@@ -207,7 +206,9 @@ class WindowLayout:
         for w in self.latent_frame.winfo_children():
             w.destroy()
         lo, hi = np.asarray(self.ae.latent_range, dtype=np.float64)
-        what = self.slider_meanings()
+        from manne.timbre.descriptors import slider_labels
+
+        what = slider_labels(self.model_dir, self.ae.latent)  # what moving each slider up does, or ""
         self.sliders: list[ttk.Scale] = []
         self.slider_labels: list[ttk.Label] = []
         self.value_labels: list[ttk.Label] = []

@@ -16,17 +16,9 @@ import numpy as np
 from manne.errors import ManneError
 from manne.inspect.map_plot import label_subset
 
-__all__ = ["TimbrePad", "slider_meanings", "MAP_POINTS"]
+__all__ = ["TimbrePad", "MAP_POINTS"]
 
 MAP_POINTS = 24  # grid points per side of the pad's background map
-
-
-def slider_meanings(model_dir: str | os.PathLike, latent: int) -> list[str]:
-    """What moving each neuron up does (``"brighter"``), from the model's ``descriptors.json``; ``""``
-    for each neuron when the model has no descriptor map or it cannot be read."""
-    from manne.timbre.descriptors import slider_labels
-
-    return slider_labels(model_dir, latent)
 
 
 def landmark_points(model_dir: str | os.PathLike, latent: int) -> list[tuple[str, np.ndarray]]:
@@ -84,11 +76,11 @@ class TimbrePad:
                 j = (i + 1) % self.ae.latent
                 self.pad_y_var.set(f"z{j + 1}")
             self.plane = Plane(self.ae.latent_range, axes=(i, j))
-        self.pad.set_axes(*self.plane.labels)
+        self.pad.set_axes(*self.plane.labels, draw=False)  # drawn once, with the map below
         uv = np.array([self.plane.uv(z) for _, z in self._landmarks]).reshape(-1, 2)
         named = label_subset(uv, [1.0] * len(uv), min_dist=0.18, limit=10)  # spread-out names, not a crowd
         order = named + [i for i in range(len(uv)) if i not in named]
-        self.pad.set_landmarks([(self._landmarks[i][0] if i in named else "", *uv[i]) for i in order])
+        self.pad.set_landmarks([(self._landmarks[i][0] if i in named else "", *uv[i]) for i in order], draw=False)
         self._pad_map_key = None
         self._update_pad_map()
         self._show_pad_position()

@@ -87,15 +87,18 @@ class XYPad:
         self.caption = caption
         self.draw()
 
-    def set_landmarks(self, landmarks: Sequence[tuple[str, float, float]]) -> None:
+    def set_landmarks(self, landmarks: Sequence[tuple[str, float, float]], *, draw: bool = True) -> None:
         """Named points ``(name, u, v)`` (those outside [0, 1]² are left out); every point gets a dot,
-        names are drawn in the order given where they do not cover one already drawn."""
+        names are drawn in the order given where they do not cover one already drawn. ``draw=False``
+        leaves the drawing to the next call that draws (a :meth:`set_background` that follows)."""
         self.landmarks = [(n, float(u), float(v)) for n, u, v in landmarks if 0 <= u <= 1 and 0 <= v <= 1]
-        self.draw()
+        if draw:
+            self.draw()
 
-    def set_axes(self, x_label: str, y_label: str) -> None:
+    def set_axes(self, x_label: str, y_label: str, *, draw: bool = True) -> None:
         self.axes = (x_label, y_label)
-        self.draw()
+        if draw:
+            self.draw()
 
     def set_position(self, u: float, v: float) -> None:
         """Move the cursor (no callback)."""

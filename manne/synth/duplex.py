@@ -14,39 +14,19 @@ from __future__ import annotations
 from manne.errors import AudioDeviceError
 from manne.io.files import mute_stderr
 from manne.synth.limits import BUFFER_DEFAULT, check_buffer
-from manne.synth.stream import PortAudioHolder, _devices, _open_portaudio, resolve_device
+from manne.synth.stream import PortAudioHolder, _devices, _open_portaudio, list_devices, resolve_device
 
 __all__ = ["AudioInOut", "list_input_devices", "resolve_input_device"]
 
 
 def list_input_devices() -> list[dict]:
-    """The input devices PortAudio knows, as :func:`manne.synth.stream.list_output_devices` lists outputs
-    (``channels`` counts input channels)."""
-    _, pa = _open_portaudio()
-    try:
-        return _devices(pa, "input")
-    finally:
-        pa.terminate()
+    """The input devices PortAudio knows (:func:`manne.synth.stream.list_devices`)."""
+    return list_devices("input")
 
 
 def resolve_input_device(devices: list[dict], device: int | str | None) -> dict:
-    """Pick one of ``devices`` (from :func:`list_input_devices`) by index, name or part of a name, as
-    :func:`manne.synth.stream.resolve_device` picks an output.
-
-    Raises
-    ------
-    AudioDeviceError
-        If there are no input devices or none matches.
-    """
-    if not devices:
-        raise AudioDeviceError("no audio input: PortAudio finds no input device (connect a microphone or an audio "
-                               "interface, or start a sound server); see `manne devices`")
-    try:
-        return resolve_device(devices, device)
-    except AudioDeviceError as exc:
-        names = ", ".join(f"{d['index']}: {d['name']}" for d in devices)
-        what = f"device {device} is not an input device" if str(device).strip().isdigit() else f"no input device matches {device!r}"
-        raise AudioDeviceError(f"{what}; the input devices are {names}") from exc
+    """Pick one of ``devices`` (from :func:`list_input_devices`) as :func:`manne.synth.stream.resolve_device` picks an output."""
+    return resolve_device(devices, device, "input")
 
 
 class AudioInOut(PortAudioHolder):

@@ -62,8 +62,8 @@ DECODE_FMAX = 11025.0  # Hz: harmonics are read up to here (half the bins, half 
 # a block's worst case to one decode (0.4 ms); a 5-class chord then takes 5 blocks (15 ms) to follow a slider
 MAX_DECODES = 1
 TARGET_DBFS = -6.0  # RMS of a note of four full-scale harmonics at velocity 127 and volume 1 (a note at velocity 100 plays near -19 dBFS RMS)
-PA_CONTINUE = 0
-PA_OUTPUT_UNDERFLOW = 0x4
+PA_CONTINUE = 0  # PortAudio's callback return and status flags (pyaudio.paContinue, paInputOverflow, ...)
+PA_INPUT_OVERFLOW, PA_OUTPUT_UNDERFLOW = 0x2, 0x4
 
 
 def nearest_present(present: Sequence[int]) -> np.ndarray:

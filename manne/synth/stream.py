@@ -15,7 +15,7 @@ from manne.errors import AudioDeviceError
 from manne.io.files import mute_stderr
 from manne.synth.limits import BUFFER_DEFAULT, BUFFER_MAX, BUFFER_MIN, check_buffer
 
-__all__ = ["AudioOut", "list_output_devices", "resolve_device", "no_device_error", "BUFFER_MIN", "BUFFER_MAX"]
+__all__ = ["AudioOut", "list_output_devices", "list_devices", "resolve_device", "no_device_error", "BUFFER_MIN", "BUFFER_MAX"]
 
 
 def _pyaudio():
@@ -82,15 +82,27 @@ def list_output_devices() -> list[dict]:
     AudioDeviceError
         If PyAudio is missing or PortAudio cannot start.
     """
+    return list_devices("output")
+
+
+def list_devices(direction: str = "output") -> list[dict]:
+    """The devices PortAudio knows with ``direction`` (``"output"`` or ``"input"``) channels, as
+    :func:`list_output_devices` describes them (``channels`` counts that direction's).
+
+    Raises
+    ------
+    AudioDeviceError
+        If PyAudio is missing or PortAudio cannot start.
+    """
     _, pa = _open_portaudio()
     try:
-        return _devices(pa)
+        return _devices(pa, direction)
     finally:
         pa.terminate()
 
 
-def resolve_device(devices: list[dict], device: int | str | None) -> dict:
-    """Pick one of ``devices`` (from :func:`list_output_devices`).
+def resolve_device(devices: list[dict], device: int | str | None, direction: str = "output") -> dict:
+    """Pick one of ``devices`` (from :func:`list_devices` for ``direction``).
 
     ``None`` is the default device (else the first); an int, or a string of digits, is a device
     index; any other string matches a name, exactly (case-insensitive) or as a substring (the
@@ -102,7 +114,9 @@ def resolve_device(devices: list[dict], device: int | str | None) -> dict:
         If there are no devices or none matches.
     """
     if not devices:
-        raise no_device_error()
+        raise no_device_error() if direction == "output" else AudioDeviceError(
+            "no audio input: PortAudio finds no input device (connect a microphone or an audio interface, or "
+            "start a sound server); see `manne devices`")
     if device is None:
         return next((d for d in devices if d["default"]), devices[0])
     names = ", ".join(f"{d['index']}: {d['name']}" for d in devices)
@@ -111,7 +125,7 @@ def resolve_device(devices: list[dict], device: int | str | None) -> dict:
         for d in devices:
             if d["index"] == idx:
                 return d
-        raise AudioDeviceError(f"device {idx} is not an output device; the output devices are {names}")
+        raise AudioDeviceError(f"device {idx} is not an {direction} device; the {direction} devices are {names}")
     key = str(device).strip().lower()
     exact = [d for d in devices if d["name"].lower() == key]
     if exact:
@@ -119,7 +133,7 @@ def resolve_device(devices: list[dict], device: int | str | None) -> dict:
     partial = [d for d in devices if key in d["name"].lower()]
     if partial:
         return partial[0]
-    raise AudioDeviceError(f"no output device matches {device!r}; the output devices are {names}")
+    raise AudioDeviceError(f"no {direction} device matches {device!r}; the {direction} devices are {names}")
 
 
 class PortAudioHolder:

@@ -39,11 +39,10 @@ from manne.model.decoder import Decoder
 from manne.model.encoder import PreparedEncoder
 from manne.stft import chroma_filterbank
 from manne.synth.blas import limit_blas_threads
+from manne.synth.instrument import PA_CONTINUE, PA_INPUT_OVERFLOW, PA_OUTPUT_UNDERFLOW
 
 __all__ = ["LiveTransfer", "gate_level", "delay"]
 
-PA_CONTINUE = 0
-PA_INPUT_OVERFLOW, PA_OUTPUT_UNDERFLOW = 0x2, 0x4
 
 
 def gate_level(n_fft: int, gate_db: float) -> float:
@@ -149,11 +148,6 @@ class LiveTransfer:
         g.setflags(write=False)
         o.setflags(write=False)
         self._moves = (g, o)
-
-    @property
-    def moves(self) -> tuple[np.ndarray, np.ndarray]:
-        """The current ``(gain, offset)``, each (latent,) float32, read-only."""
-        return self._moves
 
     # ---- audio thread ---------------------------------------------------------------------
     def reset(self) -> None:
