@@ -36,7 +36,6 @@ def test_osc_and_midi_play_the_synth_command(xvfb, pulse_null_sink, pulse_device
     proc = subprocess.Popen([sys.executable, "-m", "manne.cli", "synth", "--device", pulse_device, "--buffer", "1024",
                              "--osc", "0", "--midi", "virtual", "--midi-api", "jack"],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    times = {}
     try:
         lines = [proc.stdout.readline() for _ in range(2)]
         assert lines[0].startswith("manne synth: MIDI in: virtual port 'manne' (JACK)"), (lines, proc.stderr.read())

@@ -8,7 +8,6 @@ managers (their checks are the machine's business, not this test's).
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from manne.corpus.split import SPLIT_MODES, check_fractions
+from manne.io.files import check_new
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -31,13 +32,12 @@ def run(args) -> int:
     from manne.io.audio import find_audio
     from manne.corpus import build, save
     from manne.corpus.analysis import Analysis
-    from manne.errors import OutputExistsError, ParameterError
+    from manne.errors import ParameterError
 
     out = Path(args.output)
     if out.suffix != ".npz":
         raise ParameterError(f"-o {out}: a corpus file must end in .npz")
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"{out} exists; use --force to overwrite it")
+    check_new([out], force=args.force)
     if not (math.isfinite(args.silence_db) and args.silence_db > 0):
         raise ParameterError(f"--silence-db {args.silence_db} must be a positive number")
     check_fractions(args.val, args.test)

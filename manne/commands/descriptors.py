@@ -4,6 +4,7 @@ space, and what each slider does (stored in the model for the window's slider la
 from __future__ import annotations
 
 import argparse
+from manne.io.files import check_new
 
 FILES = ("descriptors.csv", "sensitivity.csv", "centroid.png", "bandwidth.png", "flatness.png", "rolloff.png")
 
@@ -62,9 +63,7 @@ def run(args) -> int:
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} is a file; -o needs a folder")
-    existing = [str(out / f) for f in FILES if (out / f).exists()]
-    if existing and not args.force:
-        raise OutputExistsError(f"{existing[0]} exists; use --force to overwrite it")
+    check_new([out / f for f in FILES], force=args.force)
 
     from manne.inspect.descriptor_maps import write_descriptor_maps
     from manne.inspect.figures import use_agg

@@ -4,6 +4,7 @@ brightness follows a target curve, and say how closely it did."""
 from __future__ import annotations
 
 import argparse
+from manne.io.files import check_new
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -31,7 +32,7 @@ def run(args) -> int:
 
     import numpy as np
 
-    from manne.errors import OutputExistsError, ParameterError
+    from manne.errors import ParameterError
     from manne.synth.automation import note_number
     from manne.synth.controls import NOTE_MAX, NOTE_MIN
     from manne.synth.pitch import note_name
@@ -48,8 +49,7 @@ def run(args) -> int:
     if not (np.isfinite(args.smooth) and args.smooth >= 0):
         raise ParameterError(f"--smooth {args.smooth} must be 0 or more")
     out = Path(args.output)
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"{out} exists; use --force to overwrite it")
+    check_new([out], force=args.force)
     target = read_target(args.target)
 
     from manne.io.audio import write_wav

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from manne.io.files import check_new
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -22,15 +23,14 @@ def run(args) -> int:
     from pathlib import Path
 
     from manne.corpus import load_corpus
-    from manne.errors import OutputExistsError
+    
     from manne.model.forward import Autoencoder
     from manne.model.modeldir import corpus_path, read_config
     from manne.timbre import landmarks
 
     out = Path(args.model) / landmarks.FILE
     info = read_config(args.model)
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"{out} exists; use --force to replace it")
+    check_new([out], force=args.force, verb="replace")
     path = args.corpus or corpus_path(args.model, info)
     t0 = time.perf_counter()
     ae = Autoencoder.load(args.model)

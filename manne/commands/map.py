@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from manne.io.files import check_new
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -23,7 +24,7 @@ def run(args) -> int:
 
     import numpy as np
 
-    from manne.errors import ModelError, OutputExistsError
+    from manne.errors import ModelError
     from manne.inspect.examples import Examples
     from manne.inspect.figures import use_agg
     from manne.inspect.map_plot import write_map
@@ -32,9 +33,7 @@ def run(args) -> int:
     from manne.timbre.plane import Plane
 
     out = Path(args.output)
-    existing = [str(out / f) for f in ("map.png", "map.csv") if (out / f).exists()]
-    if existing and not args.force:
-        raise OutputExistsError(f"{existing[0]} exists; use --force to overwrite it")
+    check_new([out / f for f in ("map.png", "map.csv")], force=args.force)
     ae = Autoencoder.load(args.model)
     path = Path(args.model) / "examples.npz"
     if not path.exists():

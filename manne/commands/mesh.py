@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from manne.io.files import check_new
 
 FILES = ("mesh.csv", "mesh.md", "mesh.png")
 
@@ -25,14 +26,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from manne.dsp import note_index
-    from manne.errors import OutputExistsError
+    
     from manne.model.modeldir import read_config
     from manne.inspect.mesh import check_grid
 
     out = Path(args.output)
-    existing = [str(out / f) for f in FILES if (out / f).exists()]
-    if existing and not args.force:
-        raise OutputExistsError(f"{existing[0]} exists; use --force to overwrite it")
+    check_new([out / f for f in FILES], force=args.force)
     info = read_config(args.model)
     check_grid(args.points, int(info["model"].get("latent", 8)))
     notes = [note_index(n) for n in args.notes] if args.notes else list(range(12))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from manne.synth.limits import METHOD_DEFAULT, METHODS, RENDER_SECONDS_MAX
+from manne.io.files import check_new
 
 STEP = 512  # samples per latent step
 SECONDS_DEFAULT = 6.0
@@ -71,7 +72,7 @@ def run(args) -> int:
     import time
     from pathlib import Path
 
-    from manne.errors import OutputExistsError, ParameterError
+    from manne.errors import ParameterError
     from manne.model.modeldir import read_config
     from manne.synth.controls import NOTE_MAX, NOTE_MIN
     from manne.synth.limits import check_render_seconds
@@ -84,8 +85,7 @@ def run(args) -> int:
     out = Path(args.output)
     if out.suffix.lower() != ".wav":
         raise ParameterError(f"-o {out}: the output must be a .wav file")
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"{out} exists; use --force to overwrite it")
+    check_new([out], force=args.force)
     read_config(args.model)  # a missing or incomplete model in one line, before anything heavy
 
     import numpy as np

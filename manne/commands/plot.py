@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from manne.io.files import check_new
 
 FILES = ("embedding.png", "training.png", "reconstruction.png")
 
@@ -22,15 +23,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from manne.errors import OutputExistsError, ParameterError
+    from manne.errors import ParameterError
     from manne.model.modeldir import read_config
 
     out = Path(args.output)
     if args.frames < 1:
         raise ParameterError(f"--frames {args.frames} must be at least 1")
-    existing = [str(out / f) for f in FILES if (out / f).exists()]
-    if existing and not args.force:
-        raise OutputExistsError(f"{existing[0]} exists; use --force to overwrite it")
+    check_new([out / f for f in FILES], force=args.force)
     info = read_config(args.model)
     corpus_path = _corpus_path(args.model, args.corpus, info)
     from manne.inspect.examples import Examples

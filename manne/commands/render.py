@@ -18,6 +18,7 @@ from pathlib import Path
 
 from manne.synth.limits import (BLOCK_DEFAULT, BLOCK_MAX, BLOCK_MIN, METHOD_DEFAULT, METHODS, RENDER_SECONDS_DEFAULT,
                                 RENDER_SECONDS_MAX, VOLUME_DEFAULT)
+from manne.io.files import check_new
 
 FADE_OUT_S = 0.02  # the file ends with a short fade instead of a cut
 DC_MAX = 0.1  # |mean| of a render above this (of full scale) is a broken model's offset, not music
@@ -110,7 +111,7 @@ def check_output(y, *, sr: int, model: str) -> None:
 
 
 def run(args) -> int:
-    from manne.errors import OutputExistsError, ParameterError
+    from manne.errors import ParameterError
     from manne.model.modeldir import read_config
     from manne.synth.automation import note_number
     from manne.synth.limits import check_block, check_render_seconds, check_volume, default_latent_range
@@ -118,8 +119,7 @@ def run(args) -> int:
     out = Path(args.output)
     if out.suffix.lower() != ".wav":
         raise ParameterError(f"-o {out}: the output must be a .wav file")
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"{out} exists; use --force to overwrite it")
+    check_new([out], force=args.force)
     if args.seconds is not None:
         check_render_seconds(args.seconds, name="--seconds")
     check_volume(args.volume, name="--volume")

@@ -7,6 +7,7 @@ the synth command and :func:`run_live` runs it (a duplex stream, no window).
 from __future__ import annotations
 
 import argparse
+from manne.io.files import check_new
 
 
 def _floats(text: str) -> list[float]:
@@ -36,13 +37,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def _check_paths(args):
     from pathlib import Path
 
-    from manne.errors import AudioFileError, OutputExistsError, ParameterError
+    from manne.errors import AudioFileError, ParameterError
 
     out = Path(args.output)
     if out.suffix.lower() != ".wav":
         raise ParameterError(f"-o {out}: the output must be a .wav file")
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"{out} exists; use --force to overwrite it")
+    check_new([out], force=args.force)
     if not Path(args.input).is_file():
         raise AudioFileError(f"{args.input}: no such file")
     return out

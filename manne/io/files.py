@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 from manne.errors import ManneError, OutputExistsError
 
-__all__ = ["atomic_path", "temporary_beside", "check_room", "check_writable", "interrupts_deferred", "stale_temporaries", "remove_stale_temporaries",
+__all__ = ["atomic_path", "temporary_beside", "check_room", "check_new", "check_writable", "interrupts_deferred", "stale_temporaries", "remove_stale_temporaries",
            "read_json", "write_json", "read_csv_rows", "mute_stderr"]
 
 
@@ -176,8 +176,7 @@ def atomic_path(path: str | os.PathLike, *, force: bool = False) -> Iterator[Pat
         Naming ``path``, if it cannot be written.
     """
     path = Path(path)
-    if path.exists() and not force:
-        raise OutputExistsError(f"{path} exists; use --force to overwrite it")
+    check_new([path], force=force)
     tmp_path = temporary_beside(path)
     try:
         with interrupts_deferred():
@@ -216,6 +215,21 @@ def check_room(path: str | os.PathLike, nbytes: int) -> None:
         return
     if soft != resource.RLIM_INFINITY and nbytes > soft:
         raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(path))
+
+
+def check_new(paths, *, force: bool, verb: str = "overwrite") -> None:
+    """Refuse to replace an existing output unless ``force``: before the work, as the writes would.
+
+    Raises
+    ------
+    OutputExistsError
+        Naming the first of ``paths`` that exists.
+    """
+    if force:
+        return
+    for path in paths:
+        if Path(path).exists():
+            raise OutputExistsError(f"{path} exists; use --force to {verb} it")
 
 
 def check_writable(path: str | os.PathLike, *, folder: bool = False) -> None:

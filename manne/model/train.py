@@ -115,7 +115,7 @@ def train(
     try:
         return _train(corpus, corpus_path, out, work, model_cfg=model_cfg, train_cfg=train_cfg, state=state,
                       history=history, replacing=replacing, progress=progress, log=log, weights_dtype=weights_dtype)
-    except BaseException as exc:
+    except BaseException:
         if not modeldir.is_resumable(work):  # nothing worth keeping: leave no trace
             shutil.rmtree(work if replacing else work / modeldir.CHECKPOINT, ignore_errors=True)
             if new_out and out.is_dir() and not any(out.iterdir()):
