@@ -12,25 +12,22 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from manne.synth.stream import no_device_error, list_output_devices
+    from manne.synth.stream import list_devices, no_device_error
 
-    devices = list_output_devices()
+    devices = list_devices("output")
     if not devices:
         raise no_device_error()
+    _print("output devices (* = default):", devices)
+    inputs = list_devices("input")
+    if inputs:
+        _print("input devices (* = default; for `manne synth --input`):", inputs)
+    return 0
+
+
+def _print(title: str, devices: list[dict]) -> None:
     width = max(len(d["name"]) for d in devices)
-    print("output devices (* = default):")
+    print(title)
     for d in devices:
         mark = "*" if d["default"] else " "
         print(f"  {mark} {d['index']:3d}  {d['name']:<{width}}  {d['host_api']:<8} "
               f"{d['channels']:3d} ch  {d['default_rate']:.0f} Hz")
-    from manne.synth.duplex import list_input_devices
-
-    inputs = list_input_devices()
-    if inputs:
-        width = max(len(d["name"]) for d in inputs)
-        print("input devices (* = default; for `manne synth --input`):")
-        for d in inputs:
-            mark = "*" if d["default"] else " "
-            print(f"  {mark} {d['index']:3d}  {d['name']:<{width}}  {d['host_api']:<8} "
-                  f"{d['channels']:3d} ch  {d['default_rate']:.0f} Hz")
-    return 0

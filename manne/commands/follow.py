@@ -33,19 +33,11 @@ def run(args) -> int:
     import numpy as np
 
     from manne.errors import ParameterError
-    from manne.synth.automation import note_number
-    from manne.synth.controls import NOTE_MAX, NOTE_MIN
+    from manne.synth.automation import note_option
     from manne.synth.pitch import note_name
     from manne.timbre.follow import read_target
 
-    try:
-        note = note_number(args.note)
-    except ParameterError:
-        raise ParameterError(f"--note {args.note!r} is not a note; give a name with its octave (C4, F#2, Bb3), "
-                             "a MIDI number (60) or a pitch class (E, 0-11)") from None
-    if not NOTE_MIN <= note <= NOTE_MAX:
-        raise ParameterError(f"--note {args.note} is MIDI note {note}; the instrument plays {NOTE_MIN} (A0) to "
-                             f"{NOTE_MAX} (C8)")
+    note = note_option(args.note)
     if not (np.isfinite(args.smooth) and args.smooth >= 0):
         raise ParameterError(f"--smooth {args.smooth} must be 0 or more")
     out = Path(args.output)

@@ -47,25 +47,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def _note(text: str | None, octave: int) -> int | None:
     """The MIDI note of ``--note`` (a pitch class plays in ``octave``), checked against the instrument's range."""
-    from manne.dsp import note_index
-    from manne.errors import ParameterError
-    from manne.synth.controls import NOTE_MAX, NOTE_MIN
-    from manne.synth.pitch import midi_note
+    from manne.synth.automation import note_option
 
-    if text is None:
-        return None
-    s = text.strip()
-    try:
-        n = midi_note(s) if not (s.isdigit() and int(s) < 12) else 12 * (octave + 1) + int(s)
-    except ParameterError:
-        try:
-            n = 12 * (octave + 1) + note_index(s)
-        except ParameterError:
-            raise ParameterError(f"--note {text!r} is not a note; give a name with its octave (C4, F#2, Bb3), a MIDI "
-                                 "number (60) or a pitch class (E, 0-11)") from None
-    if not NOTE_MIN <= n <= NOTE_MAX:
-        raise ParameterError(f"--note {text} is MIDI note {n}; the instrument plays {NOTE_MIN} (A0) to {NOTE_MAX} (C8)")
-    return n
+    return None if text is None else note_option(text, octave=octave)
 
 
 def run(args) -> int:

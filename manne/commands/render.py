@@ -113,7 +113,7 @@ def check_output(y, *, sr: int, model: str) -> None:
 def run(args) -> int:
     from manne.errors import ParameterError
     from manne.model.modeldir import read_config
-    from manne.synth.automation import note_number
+    from manne.synth.automation import note_option
     from manne.synth.limits import check_block, check_render_seconds, check_volume, default_latent_range
 
     out = Path(args.output)
@@ -144,16 +144,7 @@ def run(args) -> int:
     else:
         z = parse_z(args.z, latent=latent, lo=lo, hi=hi) if args.z is not None else [(a + b) / 2 for a, b in zip(lo, hi)]
         notes = info.get("corpus", {}).get("notes_present") or [0]
-        try:
-            note = note_number(args.note if args.note is not None else int(notes[0]))
-        except ParameterError:
-            raise ParameterError(f"--note {args.note!r} is not a note; give a name with its octave (E4, F#2, Bb3), "
-                                 "a MIDI number (64) or a pitch class (E, 0-11)") from None
-        from manne.synth.controls import NOTE_MAX, NOTE_MIN
-
-        if not NOTE_MIN <= note <= NOTE_MAX:
-            raise ParameterError(f"--note {args.note} is MIDI note {note}; the instrument plays {NOTE_MIN} (A0) to "
-                                 f"{NOTE_MAX} (C8)")
+        note = note_option(args.note if args.note is not None else int(notes[0]))
         seconds = args.seconds if args.seconds is not None else RENDER_SECONDS_DEFAULT
 
     import numpy as np

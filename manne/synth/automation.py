@@ -71,17 +71,38 @@ class Automation(NamedTuple):
         return np.stack([np.interp(t, self.times, self.z[:, j]) for j in range(self.z.shape[1])], axis=-1)
 
 
-def note_number(cell: Any) -> int:
-    """A MIDI note from ``E4``, ``60``, or a pitch class (``E``, ``Bb``, 0-11, played in octave 4)."""
+def note_number(cell: Any, octave: int = DEFAULT_OCTAVE) -> int:
+    """A MIDI note from ``E4``, ``60``, or a pitch class (``E``, ``Bb``, 0-11, played in ``octave``)."""
     from manne.dsp import note_index
 
     s = str(cell).strip()
     if s.lstrip("-").isdigit() and int(s) >= 12:
         return midi_note(int(s))
     try:
-        return 12 * (DEFAULT_OCTAVE + 1) + note_index(s)
+        return 12 * (octave + 1) + note_index(s)
     except ParameterError:
         return midi_note(s)
+
+
+def note_option(text: Any, *, octave: int = DEFAULT_OCTAVE, name: str = "--note") -> int:
+    """:func:`note_number` of a command-line value, within the instrument's range.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``name`` and the value, if it is no note or lies outside A0..C8.
+    """
+    from manne.synth.controls import NOTE_MAX, NOTE_MIN
+
+    try:
+        note = note_number(text, octave)
+    except ParameterError:
+        raise ParameterError(f"{name} {text!r} is not a note; give a name with its octave (C4, F#2, Bb3), a MIDI "
+                             "number (60) or a pitch class (E, 0-11)") from None
+    if not NOTE_MIN <= note <= NOTE_MAX:
+        raise ParameterError(f"{name} {text} is MIDI note {note}; the instrument plays {NOTE_MIN} (A0) to "
+                             f"{NOTE_MAX} (C8)")
+    return note
 
 
 def _columns(latent: int) -> str:

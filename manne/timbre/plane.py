@@ -61,11 +61,16 @@ class Plane:
 
         With two chosen neurons the others keep their values in ``z_now`` (default the range's middle).
         """
-        uv = np.clip([u, v], 0.0, 1.0)
+        return self._at(np.array([u, v], dtype=np.float64), z_now)
+
+    def _at(self, uv: np.ndarray, z_now: np.ndarray | None) -> np.ndarray:
+        """:meth:`z` of pad points ``uv`` (..., 2); shape (..., latent)."""
+        uv = np.clip(uv, 0.0, 1.0)
         if self.axes is not None:
-            z = (self.lo + self.hi) / 2 if z_now is None else np.array(z_now, dtype=np.float64)
+            base = (self.lo + self.hi) / 2 if z_now is None else np.asarray(z_now, dtype=np.float64)
+            z = np.array(np.broadcast_to(base, uv.shape[:-1] + base.shape))
             for k, i in enumerate(self.axes):
-                z[i] = self.lo[i] + uv[k] * (self.hi[i] - self.lo[i])
+                z[..., i] = self.lo[i] + uv[..., k] * (self.hi[i] - self.lo[i])
             return np.clip(z, self.lo, self.hi)
         p = self.p_lo + uv * (self.p_hi - self.p_lo)
         return np.clip(self.mean + p @ self.pcs, self.lo, self.hi)
@@ -82,7 +87,7 @@ class Plane:
     def grid(self, n: int, z_now: np.ndarray | None = None) -> np.ndarray:
         """Latent vectors on an ``n`` x ``n`` grid of the pad; shape (n, n, latent), row ``j`` at ``v = j / (n - 1)``."""
         t = np.linspace(0.0, 1.0, int(n))
-        return np.stack([np.stack([self.z(u, v, z_now) for u in t]) for v in t])
+        return self._at(np.stack(np.meshgrid(t, t), axis=-1), z_now)  # [j, i] = (u=t[i], v=t[j])
 
     @classmethod
     def of_model(cls, latent_range: np.ndarray, *, codes: np.ndarray | None, landmark_means: np.ndarray | None) -> "Plane":
