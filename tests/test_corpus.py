@@ -218,21 +218,22 @@ def test_load_rejects_damaged_meta(tiny_corpus, tmp_path, meta, message):
 # -- corpora of format version 1 -------------------------------------------------------------------
 
 
-def _as_version_1(path):
-    """The corpus at ``path`` as manne wrote it before librosa: format version 1, no other change needed."""
+def _as_version_1(path, version=1):
+    """The corpus at ``path`` stamped as an older format version (1: before librosa; 2: chroma labels, no pitch)."""
     with np.load(path) as z:
         meta = json.loads(str(z["meta"]))
-    return _rewrite(path, path, meta=np.asarray(json.dumps({**meta, "format_version": 1})))
+    return _rewrite(path, path, meta=np.asarray(json.dumps({**meta, "format_version": version})))
 
 
-def test_version_1_is_refused_with_the_command_that_rebuilds_it(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("version", [1, 2])
+def test_version_1_is_refused_with_the_command_that_rebuilds_it(tmp_path, monkeypatch, capsys, version):
     from manne.cli import main
 
     write_tones(tmp_path / "takes", [60, 62, 64, 65, 67, 69, 71, 72, 74, 76])
     monkeypatch.chdir(tmp_path)
     new = build(["takes"], val=0.2, test=0.2, seed=3, analysis=Analysis(silence_db=40.0), progress=False)
-    old = _as_version_1(save(new, "old.npz"))
-    with pytest.raises(CorpusError, match="format version 1") as info:
+    old = _as_version_1(save(new, "old.npz"), version)
+    with pytest.raises(CorpusError, match=f"format version {version}") as info:
         load_corpus(old)
     message = str(info.value)
     assert "\n" not in message

@@ -31,6 +31,7 @@ class Corpus:
     S: np.ndarray
     gain: np.ndarray
     note: np.ndarray
+    pitch: np.ndarray
     clip: np.ndarray
     frame: np.ndarray
     split: np.ndarray
@@ -81,6 +82,10 @@ class Corpus:
         lines.append("  notes:")
         for n, c in enumerate(counts):
             lines.append(f"    {dsp.NOTE_NAMES[n]:2s} {c:8d} {'#' * int(round(30 * c / peak))}")
+        labels = self.meta.get("pitch_labels")
+        if isinstance(labels, dict):
+            lines.append(f"  pitch: {labels.get('tracker', 0)} frames by pYIN, {labels.get('chroma', 0)} unpitched by chroma; "
+                         f"MIDI {float(np.min(self.pitch)):.0f}-{float(np.max(self.pitch)):.0f}")
         lines.append(f"  analysis: sr={a.sr} n_fft={a.n_fft} hop_length={a.hop_length} silence_db={a.silence_db}")
         return "\n".join(lines)
 
@@ -88,7 +93,7 @@ class Corpus:
 def content_hash(corpus: Corpus) -> str:
     """SHA-256 (first 16 hex digits) of the frames, labels, split and analysis parameters."""
     h = hashlib.sha256()
-    for a in (corpus.S, corpus.note, corpus.clip, corpus.split):
+    for a in (corpus.S, corpus.note, corpus.pitch, corpus.clip, corpus.split):
         h.update(np.ascontiguousarray(a).data)
     h.update(json.dumps(corpus.analysis.to_dict(), sort_keys=True).encode())
     return h.hexdigest()[:16]
@@ -164,10 +169,12 @@ def build(
         S[start : start + len(part.S)] = part.S
         start += len(part.S)
         parts[i] = part._replace(S=None)
+    n_voiced = int(sum(int(p.voiced.sum()) for p in parts))
     corpus = Corpus(
         S=S,
         gain=gain,
         note=np.concatenate([p.note for p in parts]),
+        pitch=np.concatenate([p.pitch for p in parts]),
         frame=np.concatenate([p.frame for p in parts]),
         clip=clip,
         split=split,
@@ -184,6 +191,7 @@ def build(
         "seed": seed,
         "seconds": seconds,
         "dropped": int(dropped),
+        "pitch_labels": {"tracker": n_voiced, "chroma": int(len(gain)) - n_voiced},
         "build_seconds": time.perf_counter() - t0,
         "hash": content_hash(corpus),
     }

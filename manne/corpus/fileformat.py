@@ -5,7 +5,8 @@ key             shape, dtype            meaning
 =============== ======================= =====================================================
 ``S``           (n_frames, n_bins) f32  magnitude frames, each divided by its own max
 ``gain``        (n_frames,) f32         the max each frame was divided by
-``note``        (n_frames,) i8          argmax of the frame's chroma, 0-11 (C=0)
+``note``        (n_frames,) i8          pitch class of ``pitch``, 0-11 (C=0)
+``pitch``       (n_frames,) f32         fractional MIDI pitch: pYIN's, the chroma's class where unvoiced
 ``clip``        (n_frames,) i32         clip id; a clip is a file or a contiguous segment
 ``frame``       (n_frames,) i32         frame index within the source file
 ``split``       (n_frames,) i8          0 train, 1 validation, 2 test (constant per clip)
@@ -23,7 +24,13 @@ Format versions
     ``manne corpus`` command that rebuilds it from its sources.
 2
     Notes labelled by ``librosa.filters.chroma`` (A440) restricted to ``fmin..fmax``
-    (:func:`manne.corpus.analysis.chroma_filter`); frames as in version 1.
+    (:func:`manne.corpus.analysis.chroma_filter`); frames as in version 1. Not read: a chroma
+    argmax labels a note by its strongest partial (a trumpet's C4 as G), and there is no pitch for
+    the register-aware model; refused with the rebuild command.
+3
+    Each frame's fractional MIDI ``pitch`` from ``librosa.pyin`` (the chroma's class in the octave
+    of the nearest pitched frame where unvoiced; ``meta["pitch_labels"]`` counts each), and
+    ``note`` its pitch class.
 """
 
 from __future__ import annotations
@@ -46,12 +53,13 @@ from manne.errors import AudioFileError, CorpusError, ParameterError
 from manne.io.audio import find_audio
 from manne.io.files import atomic_path
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 _KEYS = {
     "S": np.floating,
     "gain": np.floating,
     "note": np.integer,
+    "pitch": np.floating,
     "clip": np.integer,
     "frame": np.integer,
     "split": np.integer,
@@ -86,6 +94,7 @@ def save(corpus: Corpus, path: str | os.PathLike, *, force: bool = False) -> Pat
                 S=corpus.S,
                 gain=corpus.gain,
                 note=corpus.note,
+                pitch=corpus.pitch,
                 clip=corpus.clip,
                 frame=corpus.frame,
                 split=corpus.split,
@@ -129,8 +138,8 @@ def load_corpus(path: str | os.PathLike) -> Corpus:
     if version != FORMAT_VERSION:
         if isinstance(version, int) and 1 <= version < FORMAT_VERSION:
             raise CorpusError(
-                f"{path}: corpus format version {version} labels notes with manne's old chroma; this manne reads "
-                f"version {FORMAT_VERSION} (librosa chroma). Rebuild it: {rebuild_command(path, meta, sources)}"
+                f"{path}: corpus format version {version} labels notes by their chroma and has no pitch; this manne reads "
+                f"version {FORMAT_VERSION} (pitch from librosa.pyin). Rebuild it: {rebuild_command(path, meta, sources)}"
             )
         raise CorpusError(f"{path}: corpus format version {version!r}, this manne reads version {FORMAT_VERSION}; "
                           "rebuild it with `manne corpus`, or update manne")
@@ -139,13 +148,16 @@ def load_corpus(path: str | os.PathLike) -> Corpus:
     n = len(S)
     if S.ndim != 2 or S.shape[1] != analysis.n_bins:
         raise CorpusError(f"{path}: S has shape {S.shape}, expected (n_frames, {analysis.n_bins})")
-    for k in ("gain", "note", "clip", "frame", "split"):
+    for k in ("gain", "note", "pitch", "clip", "frame", "split"):
         if arrays[k].shape != (n,):
             raise CorpusError(f"{path}: {k} has shape {arrays[k].shape}, expected ({n},)")
     if n == 0:
         raise CorpusError(f"{path}: corpus holds no frames")
     if not (np.isfinite(S).all() and np.isfinite(arrays["gain"]).all()):
         raise CorpusError(f"{path}: S or gain holds NaN or Inf values")
+    pitch = arrays["pitch"].astype(np.float32, copy=False)
+    if not np.isfinite(pitch).all() or pitch.min() < 0 or pitch.max() > 140:
+        raise CorpusError(f"{path}: pitch must be finite MIDI pitches 0-140")
     note, split, clip, clip_source = arrays["note"], arrays["split"], arrays["clip"], arrays["clip_source"]
     if note.min() < 0 or note.max() > 11:
         raise CorpusError(f"{path}: note labels must be 0-11, found {note.min()}..{note.max()}")
@@ -164,6 +176,7 @@ def load_corpus(path: str | os.PathLike) -> Corpus:
         S=S,
         gain=arrays["gain"].astype(np.float32, copy=False),
         note=note.astype(np.int8),
+        pitch=pitch,
         clip=clip.astype(np.int32),
         frame=arrays["frame"].astype(np.int32),
         split=split.astype(np.int8),
