@@ -200,7 +200,7 @@ def test_morph_between_audio_files_follows_their_notes(bright_model, bright_dir,
 
 
 @pytest.mark.parametrize("midi", [33, 45, 57, 64, 76, 88])
-def test_frame_notes_take_the_octave_of_the_fundamental(midi):
+def test_frame_notes_are_the_tracked_pitch(midi):
     from conftest import tone
 
     from manne.corpus.analysis import Analysis, analyse
@@ -208,7 +208,7 @@ def test_frame_notes_take_the_octave_of_the_fundamental(midi):
 
     frames = analyse(tone(midi, 0.5, harmonics=6, decay=0.0), analysis=Analysis())
     assert (frames.note == midi % 12).all()
-    assert (frame_notes(frames.S, frames.note, sr=44100, n_fft=4096) == midi).all()
+    assert (frame_notes(frames.pitch) == midi).all() and frames.voiced.all()
 
 
 def test_morph_bad_inputs_are_one_line(bright_model, tmp_path, capsys):

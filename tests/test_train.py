@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from manne.model.config import ModelConfig, TrainConfig
+from manne.model.config import PAPER, ModelConfig, TrainConfig
 from manne.corpus import load_corpus
 from manne.errors import ModelError, OutputExistsError, ParameterError
 from manne.model.forward import Autoencoder
@@ -53,8 +53,9 @@ def test_widths_halve_down_to_the_bottleneck(latent):
         ModelConfig(latent=8, augment="diff", skip=False, **TINY),
         ModelConfig(latent=8, augment="none", skip=True, **TINY),
         ModelConfig(latent=2, vae=True, beta=0.5, **TINY),
+        ModelConfig(latent=8, **PAPER, **TINY),
     ],
-    ids=["chroma-skip", "lrelu-noskip", "diff", "none-skip", "vae"],
+    ids=["chroma-skip", "lrelu-noskip", "diff", "none-skip", "vae", "paper"],
 )
 def test_numpy_forward_matches_keras(cfg, tiny_corpus, tmp_path):
     import keras
@@ -66,8 +67,9 @@ def test_numpy_forward_matches_keras(cfg, tiny_corpus, tmp_path):
     keras_model = keras.models.load_model(out / "model.keras")
     idx = corpus.indices("test")
     x = model_inputs(corpus, cfg, idx)
-    ref = keras_model.predict(x, verbose=0)
-    np.testing.assert_allclose(ae.reconstruct(corpus.S[idx], corpus.note[idx], corpus.clip[idx]), ref, atol=1e-5)
+    ref = keras_model.predict(x, verbose=0)  # S ** power
+    ref = np.maximum(ref, 0.0) ** (1.0 / cfg.power)  # the linear magnitudes the NumPy decoder returns
+    np.testing.assert_allclose(ae.reconstruct(corpus.S[idx], corpus.pitch[idx], corpus.clip[idx]), ref, atol=1e-5)
     lo, hi = ae.latent_range
     assert (lo <= hi).all()
 
@@ -244,7 +246,7 @@ def test_float16_weights_decode_like_float32(tiny_corpus, tmp_path, capsys):
     S16, S32 = ae16.decode(z, note), ae32.decode(z, note)
     assert np.abs(S16 - S32).max() <= 1e-2 * np.abs(S32).max()  # float16 rounding, 12 layers deep
     m16 = json.loads((tmp_path / "f16" / "metrics.json").read_text())
-    assert m16["test_mse"] == pytest.approx(ae16.mse(*(getattr(corpus, a)[corpus.indices("test")] for a in ("S", "note", "clip"))))
+    assert m16["test_mse"] == pytest.approx(ae16.mse(*(getattr(corpus, a)[corpus.indices("test")] for a in ("S", "pitch", "clip"))))
 
 
 def test_bundled_default_model_loads_and_decodes():

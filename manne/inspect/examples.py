@@ -33,6 +33,7 @@ class Examples:
     S_note : (n_frames,) int, their notes
     S_label : list of str, where each frame comes from
     split : the split ``S`` was taken from
+    S_pitch : (n_frames,) float32, their MIDI pitches (a file written before pitches: octave 4)
     """
 
     z: np.ndarray
@@ -41,13 +42,18 @@ class Examples:
     S_note: np.ndarray
     S_label: list[str]
     split: str
+    S_pitch: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.S_pitch is None:
+            self.S_pitch = np.asarray(self.S_note, dtype=np.float32) + 60.0
 
     @classmethod
     def from_corpus(cls, ae, corpus, *, frames: int = 8, max_codes: int = 20000, seed: int = 0) -> "Examples":
         """Codes of the training frames (at most ``max_codes``, a seeded subsample) and ``frames``
         held-out frames (from the test split, else val, else train) of ``corpus`` under model ``ae``."""
         idx = corpus.indices("train")
-        z = ae.encode(corpus.S[idx], corpus.note[idx], corpus.clip[idx])
+        z = ae.encode(corpus.S[idx], corpus.pitch[idx], corpus.clip[idx])
         if len(idx) > max_codes:
             keep = np.sort(np.random.default_rng(seed).choice(len(idx), max_codes, replace=False))
             z, idx = z[keep], idx[keep]
@@ -55,7 +61,7 @@ class Examples:
         pick = held_out_frames(corpus, frames, split=split)
         labels = [f"frame {corpus.frame[i]} of {Path(corpus.sources[corpus.clip_source[corpus.clip[i]]]).name}" for i in pick]
         return cls(z.astype(np.float32), corpus.note[idx].astype(np.int64), corpus.S[pick].astype(np.float32),
-                   corpus.note[pick].astype(np.int64), labels, split)
+                   corpus.note[pick].astype(np.int64), labels, split, corpus.pitch[pick].astype(np.float32))
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the examples to ``path`` as a compressed ``.npz`` (float16 arrays), atomically."""
@@ -63,7 +69,8 @@ class Examples:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, z=self.z.astype(np.float16), z_note=self.z_note.astype(np.int8),
                                     S=self.S.astype(np.float16), S_note=self.S_note.astype(np.int8),
-                                    S_label=np.asarray(self.S_label, dtype=str), split=np.asarray(self.split))
+                                    S_label=np.asarray(self.S_label, dtype=str), split=np.asarray(self.split),
+                                    S_pitch=self.S_pitch.astype(np.float32))
         return Path(path)
 
     @classmethod
@@ -101,8 +108,9 @@ class Examples:
                                  f"(it holds {', '.join(npz.files) or 'nothing'}); re-run `manne train`, or plot with --corpus")
             try:
                 a = {k: npz[k] for k in _ARRAYS}
+                pitch = npz["S_pitch"].astype(np.float32) if "S_pitch" in npz.files else None
                 ex = cls(a["z"].astype(np.float32), a["z_note"].astype(np.int64), a["S"].astype(np.float32),
-                         a["S_note"].astype(np.int64), [str(s) for s in a["S_label"]], str(a["split"]))
+                         a["S_note"].astype(np.int64), [str(s) for s in a["S_label"]], str(a["split"]), pitch)
             except (zipfile.BadZipFile, EOFError, OSError, ValueError, TypeError, zlib.error) as exc:
                 raise ModelError(f"{p}: the examples file is damaged: its arrays cannot be read ({exc})") from exc
         ex._check(p)
@@ -120,6 +128,9 @@ class Examples:
         notes = np.concatenate([self.z_note.ravel(), self.S_note.ravel()])
         if len(notes) and (notes.min() < 0 or notes.max() > 11):
             problems.append(f"notes {notes.min()}..{notes.max()} must be 0-11")
+        if self.S_pitch.shape != self.S_note.shape or not (np.isfinite(self.S_pitch).all() and
+                                                           (self.S_pitch >= 0).all() and (self.S_pitch <= 140).all()):
+            problems.append("S_pitch must be one MIDI pitch 0-140 per frame of S")
         if problems:
             raise ModelError(f"{path}: the examples file is damaged: {'; '.join(problems)}")
 

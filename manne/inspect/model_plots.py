@@ -223,7 +223,7 @@ def write_model_plots(ae, examples, model_dir: str | os.PathLike, out: str | os.
         print(f"no {history}; skipping training.png")
     pick = np.linspace(0, len(examples.S) - 1, min(frames, len(examples.S))).round().astype(int)
     S, notes = examples.S[pick], examples.S_note[pick]
-    R = ae.reconstruct(S, notes)
+    R = ae.reconstruct(S, examples.S_pitch[pick])
     seen = set(ae.notes_present)
     labels = [f"{NOTE_NAMES[notes[k]]}{'' if notes[k] in seen else ' (not in training set)'}, "
               f"{examples.S_label[i]}: MSE {np.mean((S[k] - R[k]) ** 2):.1e}"

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from manne.errors import ParameterError
 
 BOTTLENECKS = ("sigmoid", "lrelu")
+OUTPUTS = ("linear", "relu")
 AUGMENTS = ("chroma", "diff", "none")
 SCHEDULES = ("constant", "plateau")
 
@@ -35,6 +36,12 @@ class ModelConfig:
     The hidden widths halve from ``max_width`` and stop above the bottleneck: with the default
     ``max_width=1024`` the encoder is 1024-512-256-128-64-32-16 then 8 for ``latent=8``, and
     1024-512-256-128-64-32-16-8-4 then 2 or 3 for ``latent=2`` or ``3``. The decoder mirrors it.
+
+    Beyond the paper (:data:`PAPER` sets them back): the model sees and learns ``S ** power``
+    (0.3: a partial 40 dB down weighs 1/16 of the strongest in the loss, not 1/10,000), ends in a
+    ``linear`` output (a ReLU's zero has no gradient, so what the loss once ignored stays silent),
+    and with ``register`` takes the note's register ``(pitch - 60) / 24`` beside the pitch class, at
+    the encoder and the decoder, so one code plays each octave with its own spectrum.
     """
 
     n_bins: int = 2049
@@ -47,6 +54,9 @@ class ModelConfig:
     max_width: int = 1024
     l2: float = 1e-7
     alpha: float = 0.1  # LeakyReLU negative slope
+    power: float = 0.3  # the model's spectra are S ** power (1: the paper's linear magnitudes)
+    register: bool = True  # the note's register (pitch - 60) / 24 is an input of encoder and decoder
+    output: str = "linear"  # the decoder's output activation
 
     def __post_init__(self) -> None:
         _check_int("n_bins", self.n_bins, 1, N_BINS_MAX)
@@ -61,6 +71,9 @@ class ModelConfig:
         _check_number("beta", self.beta, 0.0, 1e6)
         _check_number("l2", self.l2, 0.0, 1.0)
         _check_number("alpha", self.alpha, 0.0, 1.0)
+        _check_number("power", self.power, 0.05, 1.0)
+        if self.output not in OUTPUTS:
+            raise ParameterError(f"output={self.output!r} must be one of {', '.join(OUTPUTS)}")
 
     @property
     def hidden(self) -> list[int]:
@@ -77,8 +90,23 @@ class ModelConfig:
         return self.augment == "chroma" or self.skip
 
     @property
+    def uses_register(self) -> bool:
+        """Whether the model takes the register as an input (with the note: augmentation or skip)."""
+        return self.register and self.uses_note
+
+    @property
+    def n_note(self) -> int:
+        """Width of the note conditioning: the 12-class one-hot, plus the register."""
+        return 12 + (1 if self.uses_register else 0)
+
+    @property
     def latent_activation(self) -> str:
         return "linear" if self.vae else self.bottleneck
+
+
+# the paper's model (Colonel & Keene): linear magnitudes, ReLU output, no register; a config.json
+# written before these fields existed means these values
+PAPER = {"power": 1.0, "register": False, "output": "relu"}
 
 
 @dataclass(frozen=True)
@@ -170,4 +198,4 @@ def from_dict(cls, d: dict):
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 
-__all__ = ["BOTTLENECKS", "AUGMENTS", "SCHEDULES", "LATENT_MAX", "MAX_WIDTH_MAX", "N_BINS_MAX", "SEED_MAX", "ModelConfig", "TrainConfig", "to_dict", "from_dict", "replace"]
+__all__ = ["BOTTLENECKS", "OUTPUTS", "PAPER", "AUGMENTS", "SCHEDULES", "LATENT_MAX", "MAX_WIDTH_MAX", "N_BINS_MAX", "SEED_MAX", "ModelConfig", "TrainConfig", "to_dict", "from_dict", "replace"]

@@ -4,9 +4,11 @@ The forward pass (:meth:`Autoencoder.decode`), the real-time engine (one code pe
 and the latent mesh (millions of grid codes, only the bins its chroma reads) all decode through
 :class:`Decoder`. It is built once per model:
 
-* the first layer's input is ``[z, one_hot(note)]``, so ``x @ W0 + b0`` equals
-  ``z @ W0[:latent] + (W0[latent + note] + b0)``: the one-hot product is a row lookup (models
-  without the skip connection use ``b0`` for every note);
+* the first layer's input is ``[z, one_hot(note)]`` (and the register ``r``, for a register-aware
+  model), so ``x @ W0 + b0`` equals ``z @ W0[:latent] + (W0[latent + note] + b0) + r * W0[latent + 12]``:
+  the one-hot product is a row lookup (models without the skip connection use ``b0`` for every
+  note);
+* a model that learned ``S ** power`` is decoded back to linear magnitudes (negative outputs are 0);
 * every weight is contiguous float32;
 * ``cols`` optionally keeps only some output bins (the last layer's other columns are dropped).
 
@@ -21,6 +23,7 @@ from typing import Iterator
 import numpy as np
 
 from manne.errors import ParameterError
+from manne.model.condition import REGISTER_CENTER, REGISTER_SPAN, as_pitch, pitch_class
 
 __all__ = ["ACTIVATIONS", "Dense", "Decoder", "activate", "run_layers"]
 
@@ -81,10 +84,15 @@ class Decoder:
     Parameters
     ----------
     layers : list of Dense
-        The decoder's layers; the first takes ``[z, one_hot(note)]`` with skip, ``z`` without.
+        The decoder's layers; the first takes ``[z, one_hot(note)]`` (and the register) with skip,
+        ``z`` without.
     latent : int
     skip : bool
         Whether the first layer takes the note one-hot.
+    register : bool
+        Whether it takes the register too (after the one-hot).
+    power : float
+        The model's spectra are ``S ** power``; the decoder returns ``S``.
     alpha : float
         LeakyReLU slope, 0..1.
     cols : np.ndarray of int, optional
@@ -93,20 +101,25 @@ class Decoder:
     :meth:`one` reuses work buffers, so a decoder serves one thread at a time.
     """
 
-    def __init__(self, layers: list[Dense], *, latent: int, skip: bool, alpha: float = 0.1, cols: np.ndarray | None = None):
+    def __init__(self, layers: list[Dense], *, latent: int, skip: bool, alpha: float = 0.1, cols: np.ndarray | None = None,
+                 register: bool = False, power: float = 1.0):
         if not 0.0 <= alpha <= 1.0:
             raise ParameterError(f"LeakyReLU slope alpha={alpha} must be between 0 and 1")
         first, rest = layers[0], layers[1:]
-        n_in = latent + (12 if skip else 0)
+        register = bool(register and skip)
+        n_in = latent + (12 if skip else 0) + (1 if register else 0)
         if first.W.shape[0] != n_in:
             raise ParameterError(f"the decoder's first layer takes {first.W.shape[0]} inputs; latent={latent} "
-                                 f"{'plus 12 notes ' if skip else ''}needs {n_in}")
+                                 f"{'plus 12 notes ' if skip else ''}{'plus the register ' if register else ''}needs {n_in}")
         self.latent, self.skip, self.alpha = int(latent), bool(skip), float(alpha)
         W0 = np.asarray(first.W, dtype=np.float32)
         b0 = np.asarray(first.b, dtype=np.float32)
         self.Wz = np.ascontiguousarray(W0[:latent])  # (latent, width0)
         rows = W0[latent : latent + 12] + b0[None, :] if skip else np.broadcast_to(b0, (12, W0.shape[1]))
         self.note_rows = np.ascontiguousarray(rows, dtype=np.float32)  # (12, width0), the bias folded in
+        # the register's row, scaled by (pitch - 60) / 24; None for the paper's models
+        self.register_row = np.ascontiguousarray(W0[latent + 12], dtype=np.float32) if register else None
+        self.inv_power = None if power == 1.0 else float(1.0 / power)
         self.act0 = first.act
         self.layers = [(np.ascontiguousarray(L.W, dtype=np.float32), np.ascontiguousarray(L.b, dtype=np.float32), L.act)
                        for L in rest]
@@ -124,31 +137,53 @@ class Decoder:
     @classmethod
     def of(cls, ae, *, cols: np.ndarray | None = None) -> "Decoder":
         """The prepared decoder of an :class:`~manne.model.forward.Autoencoder`."""
-        return cls(ae.decoder, latent=ae.latent, skip=ae.config.skip, alpha=float(ae.config.alpha), cols=cols)
+        cfg = ae.config
+        return cls(ae.decoder, latent=ae.latent, skip=cfg.skip, alpha=float(cfg.alpha), cols=cols,
+                   register=cfg.uses_register, power=cfg.power)
 
     def check_note(self, note) -> np.ndarray:
-        notes = np.asarray(note, dtype=np.int64)
-        if notes.size and (notes.min() < 0 or notes.max() > 11):
-            raise ParameterError(f"note values {sorted(set(notes.ravel().tolist()))[:12]} must be 0 (C) to 11 (B)")
-        return notes
+        """MIDI pitches of ``note`` (see :func:`manne.model.condition.as_pitch`); ParameterError if out of range."""
+        return as_pitch(note)
 
-    def one(self, z: np.ndarray, note: int) -> np.ndarray:
+    def note_bias(self, pitch: np.ndarray) -> np.ndarray:
+        """The first layer's note term (bias folded in) of MIDI pitches, shape ``pitch.shape + (width0,)``."""
+        bias = self.note_rows[pitch_class(pitch)]
+        if self.register_row is not None:
+            bias = bias + ((np.asarray(pitch, dtype=np.float32) - REGISTER_CENTER) / REGISTER_SPAN)[..., None] * self.register_row
+        return bias
+
+    def finish(self, S: np.ndarray) -> np.ndarray:
+        """The last layer's output back to linear magnitudes, in place: ``max(S, 0) ** (1 / power)``."""
+        if self.inv_power is not None:
+            np.maximum(S, 0.0, out=S)
+            np.power(S, self.inv_power, out=S)
+        return S
+
+    def one(self, z: np.ndarray, note: float) -> np.ndarray:
         """Decode one code without allocating.
 
         Parameters
         ----------
         z : np.ndarray, shape (latent,), float32
-        note : int, 0-11
+        note : float, a MIDI pitch (below 12: a pitch class in octave 4)
 
         Returns
         -------
         S : np.ndarray, shape (n_out,), float32: a work buffer, overwritten by the next call
         """
+        p = float(note)
+        if not 0.0 <= p <= 140.0:
+            as_pitch(p)  # raises the error
+        if p < 12.0:
+            p += REGISTER_CENTER
         x = self._bufs[0]
         np.matmul(z, self.Wz, out=x)
-        x += self.note_rows[note]
+        x += self.note_rows[int(round(p)) % 12]
+        if self.register_row is not None:
+            np.multiply(self.register_row, (p - REGISTER_CENTER) / REGISTER_SPAN, out=self._tmp[0])
+            x += self._tmp[0]
         activate(x, self.act0, self.alpha, self._tmp[0])
-        return run_layers(x, self.layers, self._bufs, self._tmp, self.alpha)
+        return self.finish(run_layers(x, self.layers, self._bufs, self._tmp, self.alpha))
 
     def many(self, z: np.ndarray, note: np.ndarray | int, *, batch: int = 4096) -> np.ndarray:
         """Decode rows of codes.
@@ -156,7 +191,7 @@ class Decoder:
         Parameters
         ----------
         z : np.ndarray, shape (m, latent)
-        note : int or np.ndarray, shape (m,): one pitch class for all rows or one per row
+        note : float or np.ndarray, shape (m,): one MIDI pitch for all rows or one per row
 
         Returns
         -------
@@ -168,7 +203,7 @@ class Decoder:
         out = np.empty((m, self.n_out), dtype=np.float32)
         if m < GEMM_MIN_ROWS:
             for i in range(m):
-                out[i] = self.one(z[i], int(notes[i]))
+                out[i] = self.one(z[i], float(notes[i]))
             return out
         for s, S in self.batches(z @ self.Wz, notes, batch=batch):
             out[s : s + len(S)] = S
@@ -184,7 +219,7 @@ class Decoder:
         Parameters
         ----------
         zW : np.ndarray, shape (n, width0): ``z @ self.Wz``, computed once for a grid shared by notes
-        note : int, or np.ndarray of shape (n,)
+        note : float, or np.ndarray of shape (n,): MIDI pitches
 
         Yields
         ------
@@ -195,14 +230,14 @@ class Decoder:
             raise ParameterError(f"batch={batch} must be at least 1")
         n = len(zW)
         notes = np.broadcast_to(self.check_note(note), (n,)) if np.ndim(note) else None
-        bias = None if notes is not None else self.note_rows[int(note)]
+        bias = None if notes is not None else self.note_bias(self.check_note(note))
         n_narrow = 0
         while n_narrow < len(self.layers) and self.layers[n_narrow][0].shape[1] <= NARROW:
             n_narrow += 1
         big = max(batch, 1 << 16)
         bufs: dict[tuple, np.ndarray] = {}
         for s in range(0, n, big):
-            x = zW[s : s + big] + (self.note_rows[notes[s : s + big]] if notes is not None else bias)
+            x = zW[s : s + big] + (self.note_bias(notes[s : s + big]) if notes is not None else bias)
             x = activate(x, self.act0, self.alpha)
             for W, b, act in self.layers[:n_narrow]:
                 x = x @ W
@@ -212,6 +247,7 @@ class Decoder:
                 h = x[t : t + batch]
                 if n_narrow == len(self.layers):
                     h = h.copy()
+                    self.finish(h)
                 for W, b, act in self.layers[n_narrow:]:
                     key = (len(h), W.shape[1])
                     if key not in bufs:
@@ -220,4 +256,6 @@ class Decoder:
                     h = np.matmul(h, W, out=bufs[key])
                     h += b
                     h = activate(h, act, self.alpha, bufs[key + (0,)])
+                if n_narrow < len(self.layers):
+                    self.finish(h)
                 yield s + t, h

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from manne.model.condition import REGISTER_CENTER, REGISTER_SPAN
 from manne.model.decoder import activate, run_layers
 
 __all__ = ["PreparedEncoder"]
@@ -15,7 +16,9 @@ __all__ = ["PreparedEncoder"]
 class PreparedEncoder:
     """A model's encoder for one frame at a time, without allocating.
 
-    The first layer's note one-hot (``augment="chroma"``) is folded into one bias row per pitch class;
+    The frame is raised to the model's ``power`` first. The first layer's note one-hot
+    (``augment="chroma"``) is folded into one bias row per pitch class, and a register-aware model's
+    register row is scaled by ``(pitch - 60) / 24``;
     ``augment="diff"`` keeps the previous frame that went through the encoder (the offline encoder's
     difference between consecutive encoded frames); ``"none"`` takes the frame alone.
 
@@ -32,8 +35,11 @@ class PreparedEncoder:
         b = np.asarray(first.b, dtype=np.float32)
         self.augment, self.alpha = cfg.augment, float(cfg.alpha)
         self.W = np.ascontiguousarray(W[:n_bins])  # (n_bins, width0)
+        self.register_row = None
         if self.augment == "chroma":
             self.note_rows = np.ascontiguousarray(W[n_bins : n_bins + 12] + b[None, :])  # (12, width0)
+            if cfg.uses_register:
+                self.register_row = np.ascontiguousarray(W[n_bins + 12])
         else:
             self.note_rows = np.ascontiguousarray(np.broadcast_to(b, (12, W.shape[1])))
         self.Wd = np.ascontiguousarray(W[n_bins : 2 * n_bins]) if self.augment == "diff" else None
@@ -43,6 +49,8 @@ class PreparedEncoder:
         widths = [self.W.shape[1]] + [L[0].shape[1] for L in self.layers]
         self._bufs = [np.empty(w, dtype=np.float32) for w in widths]
         self._tmp = [np.empty(w, dtype=np.float32) for w in widths]
+        self.power = float(cfg.power)
+        self._X = np.zeros(n_bins, dtype=np.float32)  # the frame raised to the power
         self._prev = np.zeros(n_bins, dtype=np.float32)
         self._diff = np.zeros(n_bins, dtype=np.float32)
         self._first = True
@@ -51,21 +59,30 @@ class PreparedEncoder:
         """Forget the previous frame (``augment="diff"``)."""
         self._first = True
 
-    def one(self, S: np.ndarray, note: int) -> np.ndarray:
+    def one(self, S: np.ndarray, note: float) -> np.ndarray:
         """The code of one normalised frame.
 
         Parameters
         ----------
-        S : np.ndarray, shape (n_bins,), float32
-        note : int, 0-11
+        S : np.ndarray, shape (n_bins,), float32, normalised linear magnitudes
+        note : float, its MIDI pitch (below 12: a pitch class in octave 4)
 
         Returns
         -------
         z : np.ndarray, shape (latent,), float32: a work buffer, overwritten by the next call
         """
+        if self.power != 1.0:
+            np.maximum(S, 0.0, out=self._X)
+            S = np.power(self._X, self.power, out=self._X)
+        p = float(note)
+        if p < 12.0:
+            p += REGISTER_CENTER
         x = self._bufs[0]
         np.matmul(S, self.W, out=x)
-        x += self.note_rows[note]
+        x += self.note_rows[int(round(p)) % 12]
+        if self.register_row is not None:
+            np.multiply(self.register_row, (p - REGISTER_CENTER) / REGISTER_SPAN, out=self._tmp[0])
+            x += self._tmp[0]
         if self.Wd is not None:
             if self._first:
                 self._diff[:] = 0.0

@@ -12,8 +12,9 @@ import numpy as np
 
 from manne.model.config import ModelConfig, default_latent_range
 from manne.corpus.analysis import Analysis
-from manne.dsp import first_order_difference, one_hot
+from manne.dsp import first_order_difference
 from manne.errors import CorpusError, ParameterError
+from manne.model.condition import condition
 from manne.model.decoder import Decoder, Dense, activate
 from manne.model.modeldir import parse_config, read_config
 from manne.model.weights import Layers, read_weights
@@ -73,7 +74,7 @@ class Autoencoder:
         enc = [Dense(W, b, "lrelu") for W, b in encoder]
         dec = [Dense(W, b, "lrelu") for W, b in decoder]
         enc[-1].act = config.latent_activation
-        dec[-1].act = "relu"
+        dec[-1].act = config.output
         return cls(config, analysis, enc, dec, info)
 
     def check_analysis(self, analysis: Analysis) -> None:
@@ -94,47 +95,56 @@ class Autoencoder:
             x = activate(x @ layer.W + layer.b, layer.act, self.config.alpha)
         return x
 
+    def to_model(self, S: np.ndarray) -> np.ndarray:
+        """Normalised magnitudes as the model sees them: ``S ** power`` (a new float32 array)."""
+        S = np.asarray(S, dtype=np.float32)
+        p = self.config.power
+        return np.power(np.maximum(S, 0.0), p, dtype=np.float32) if p != 1.0 else S.copy()
+
     def encoder_input(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None) -> np.ndarray:
-        """The encoder's input rows: frames, plus the note one-hot or the frame difference.
+        """The encoder's input rows: frames (``S ** power``), plus the note's conditioning or the frame difference.
 
         Parameters
         ----------
-        S : (n_frames, n_bins); note : (n_frames,) int; clip : (n_frames,) for ``augment="diff"``
+        S : (n_frames, n_bins), normalised linear magnitudes; note : (n_frames,) MIDI pitches (or
+        pitch classes, see :mod:`manne.model.condition`); clip : (n_frames,) for ``augment="diff"``
         """
         aug = self.config.augment
+        X = self.to_model(S)
         if aug == "chroma":
             if note is None:
                 raise ParameterError("this model's encoder needs the note of each frame")
-            return np.concatenate([S, one_hot(note)], axis=1)
+            return np.concatenate([X, condition(note, with_register=self.config.uses_register)], axis=1)
         if aug == "diff":
             clip = np.zeros(len(S), dtype=np.int32) if clip is None else clip
-            return np.concatenate([S, first_order_difference(S, clip)], axis=1)
-        return S
+            return np.concatenate([X, first_order_difference(X, clip)], axis=1)
+        return X
 
     def encode(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None, *, batch: int = 4096) -> np.ndarray:
-        """Latent codes, shape ``(n_frames, latent)``, of frames ``S`` (n_frames, n_bins)."""
+        """Latent codes, shape ``(n_frames, latent)``, of frames ``S`` (n_frames, n_bins), normalised linear
+        magnitudes; ``note`` the frames' MIDI pitches (a corpus's ``pitch``)."""
         D = None
         if self.config.augment == "diff":  # differences across batch edges need the whole sequence
-            D = first_order_difference(np.asarray(S, dtype=np.float32), np.zeros(len(S), np.int32) if clip is None else clip)
+            D = first_order_difference(self.to_model(S), np.zeros(len(S), np.int32) if clip is None else clip)
         out = []
         for i in range(0, len(S), batch):
             sl = slice(i, i + batch)
             Sb = np.asarray(S[sl], dtype=np.float32)
-            x = np.concatenate([Sb, D[sl]], axis=1) if D is not None else self.encoder_input(Sb, None if note is None else note[sl])
+            x = np.concatenate([self.to_model(Sb), D[sl]], axis=1) if D is not None else self.encoder_input(Sb, None if note is None else note[sl])
             out.append(self._run(self.encoder, x))
         return np.concatenate(out) if out else np.zeros((0, self.latent), np.float32)
 
     def decode(self, z: np.ndarray, note: np.ndarray | int | None = None, *, batch: int = 8192) -> np.ndarray:
-        """Normalised magnitude spectra, shape ``(n, n_bins)``, of latent codes ``z`` (n, latent).
+        """Normalised linear magnitude spectra, shape ``(n, n_bins)``, of latent codes ``z`` (n, latent).
 
-        ``note`` is one pitch class for all rows or one per row; models without the skip
-        connection ignore it.
+        ``note`` is one MIDI pitch for all rows or one per row (a value below 12 is a pitch class in
+        octave 4); models without the skip connection ignore it.
         """
         z = np.atleast_2d(np.asarray(z, dtype=np.float32))
         if z.shape[1] != self.latent:
             raise ParameterError(f"z has {z.shape[1]} values per row; the model has {self.latent} latent neurons")
         if self.config.skip and note is None:
-            raise ParameterError("this model's decoder needs a note (0-11)")
+            raise ParameterError("this model's decoder needs a note (a MIDI pitch, or a pitch class 0-11)")
         return self.prepared_decoder.many(z, 0 if note is None else note, batch=batch)
 
     def reconstruct(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None) -> np.ndarray:
@@ -142,7 +152,8 @@ class Autoencoder:
         return self.decode(self.encode(S, note, clip), note)
 
     def mse(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None, *, batch: int = 4096) -> float:
-        """Mean squared reconstruction error over all frames and bins."""
+        """Mean squared reconstruction error over all frames and bins, of the normalised linear magnitudes
+        (the paper's measure, whatever the model's ``power``)."""
         z = self.encode(S, note, clip, batch=batch)
         total = 0.0
         for i in range(0, len(S), batch):

@@ -35,7 +35,7 @@ import numpy as np
 from manne.corpus.analysis import Analysis
 from manne.errors import ModelError, OutputExistsError
 from manne.io.files import atomic_path, read_csv_rows, read_json, write_json
-from manne.model.config import ModelConfig, from_dict
+from manne.model.config import PAPER, ModelConfig, from_dict
 
 __all__ = [
     "FORMAT_VERSION", "REQUIRED_FILES", "MODEL_FILES", "HISTORY_COLUMNS", "CHECKPOINT", "NEXT",
@@ -234,7 +234,9 @@ def parse_config(info: dict, path: str | os.PathLike) -> tuple[ModelConfig, Anal
         if not isinstance(info.get(key), dict):
             raise ModelError(f"{path}: no {key!r} section")
     try:
-        config, analysis = from_dict(ModelConfig, info["model"]), from_dict(Analysis, info["analysis"])
+        # a model saved before power, register and output existed is the paper's
+        config = from_dict(ModelConfig, {**PAPER, **info["model"]})
+        analysis = from_dict(Analysis, info["analysis"])
     except (TypeError, ValueError) as exc:  # ParameterError is a ValueError
         raise ModelError(f"{path}: invalid model configuration ({exc})") from exc
     if config.n_bins != analysis.n_bins:

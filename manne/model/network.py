@@ -1,9 +1,11 @@
 """The Keras autoencoder: encoder and decoder built from a :class:`ModelConfig`.
 
-Inputs, in order: ``S`` (n_bins), then ``note`` (12, one-hot) when the model uses it (chroma
-augmentation or the skip connection), then ``diff`` (n_bins) for first-order-difference
-augmentation. The encoder sees ``S`` concatenated with its augmentation; the decoder sees the
-bottleneck concatenated with ``note`` when ``skip`` is on.
+Inputs, in order: ``S`` (n_bins, the frames as the model sees them: ``S ** power``), then ``note``
+(12, one-hot) when the model uses it (chroma augmentation or the skip connection), then
+``register`` (1: ``(pitch - 60) / 24``) with ``note`` when the model is register-aware, then
+``diff`` (n_bins) for first-order-difference augmentation. The encoder sees ``S`` concatenated
+with its augmentation (the note, and the register); the decoder sees the bottleneck concatenated
+with ``note`` (and the register) when ``skip`` is on. The output is ``S ** power`` too.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ def input_names(cfg: ModelConfig) -> list[str]:
     names = ["S"]
     if cfg.uses_note:
         names.append("note")
+    if cfg.uses_register:
+        names.append("register")
     if cfg.augment == "diff":
         names.append("diff")
     return names
@@ -83,7 +87,8 @@ def build(cfg: ModelConfig, *, seed: int = 0) -> tuple[keras.Model, keras.Model,
     -------
     autoencoder : inputs per :func:`input_names`, output (batch, n_bins)
     encoder : same inputs, output z (batch, latent)
-    decoder : inputs ``z`` (batch, latent) and, with skip, ``note`` (batch, 12); output (batch, n_bins)
+    decoder : inputs ``z`` (batch, latent) and, with skip, ``note`` (batch, 12, or 13 with the register
+        last); output (batch, n_bins)
     """
     S = keras.Input((cfg.n_bins,), name="S")
     inputs = [S]
@@ -91,6 +96,10 @@ def build(cfg: ModelConfig, *, seed: int = 0) -> tuple[keras.Model, keras.Model,
     if cfg.uses_note:
         note = keras.Input((12,), name="note")
         inputs.append(note)
+    if cfg.uses_register:
+        register = keras.Input((1,), name="register")
+        inputs.append(register)
+        note = layers.Concatenate(name="condition")([note, register])  # (batch, 13)
     x = S
     if cfg.augment == "chroma":
         x = layers.Concatenate(name="augment")([S, note])
@@ -115,12 +124,12 @@ def build(cfg: ModelConfig, *, seed: int = 0) -> tuple[keras.Model, keras.Model,
     dec_inputs = [z_in]
     y = z_in
     if cfg.skip:
-        note_in = keras.Input((12,), name="note")
+        note_in = keras.Input((cfg.n_note,), name="note")
         dec_inputs.append(note_in)
         y = layers.Concatenate(name="skip")([z_in, note_in])
     for j, w in enumerate(reversed(cfg.hidden)):
         y = layers.LeakyReLU(cfg.alpha, name=f"dec_act{j}")(_dense(w, cfg, f"dec{j}")(y))
-    out = _dense(cfg.n_bins, cfg, f"dec{len(cfg.hidden)}", activation="relu")(y)
+    out = _dense(cfg.n_bins, cfg, f"dec{len(cfg.hidden)}", activation=cfg.output)(y)
     decoder = keras.Model(dec_inputs, out, name="decoder")
 
     dec_args = [z, note] if cfg.skip else [z]

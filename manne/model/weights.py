@@ -59,9 +59,9 @@ def read_weights(model_dir: str | os.PathLike, config: ModelConfig, *, dtype=np.
             raise ModelError(f"{path}: no array {name}; it does not match config.json")
         arrays[name] = _checked_weights(path, name, arrays[name], dtype)
     layers = {part: [(arrays[f"{part}/{i}/W"], arrays[f"{part}/{i}/b"]) for i in range(n)] for part in ("encoder", "decoder")}
-    aug = {"chroma": 12, "diff": config.n_bins, "none": 0}[config.augment]
+    aug = {"chroma": config.n_note, "diff": config.n_bins, "none": 0}[config.augment]
     _check_chain(path, "encoder", layers["encoder"], config.n_bins + aug, config.latent)
-    _check_chain(path, "decoder", layers["decoder"], config.latent + (12 if config.skip else 0), config.n_bins)
+    _check_chain(path, "decoder", layers["decoder"], config.latent + (config.n_note if config.skip else 0), config.n_bins)
     return layers["encoder"], layers["decoder"]
 
 

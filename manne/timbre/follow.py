@@ -97,7 +97,7 @@ def played_centroid(ae, z: np.ndarray, note: int) -> tuple[np.ndarray, np.ndarra
 
     a = ae.analysis
     partials = Partials(sr=a.sr, n_fft=a.n_fft, fmax=DECODE_FMAX)
-    S = ae.decode(np.asarray(z, dtype=np.float32), note % 12)
+    S = ae.decode(np.asarray(z, dtype=np.float32), note)
     f0 = np.atleast_1d(partials.f0(S[:, : partials.n_bins]))
     amps = np.stack([partials.amplitudes(S[i, : partials.n_bins], float(f0[i])) for i in range(len(S))])
     k = np.arange(1, amps.shape[1] + 1)

@@ -79,7 +79,7 @@ def compute(ae, corpus, *, batch: int = 4096) -> list[Landmark]:
     list of Landmark, folders first (by name), then files (by name); sources without frames are left out
     """
     ae.check_analysis(corpus.analysis)
-    z = ae.encode(corpus.S, corpus.note, corpus.clip, batch=batch).astype(np.float64)  # (n_frames, latent)
+    z = ae.encode(corpus.S, corpus.pitch, corpus.clip, batch=batch).astype(np.float64)  # (n_frames, latent)
     source = np.asarray(corpus.clip_source)[corpus.clip]  # (n_frames,) source index of each frame
     names, folders = _names(list(corpus.sources))
     members: dict[tuple[str, str], list[int]] = {}

@@ -25,7 +25,7 @@ def encode_audio(ae, path: str | os.PathLike):
     Returns
     -------
     frames : manne.corpus.analysis.Frames of the file (loud frames only)
-    z : np.ndarray, shape (n_kept, latent), each frame's code (encoded with its own note)
+    z : np.ndarray, shape (n_kept, latent), each frame's code (encoded with its own pitch)
 
     Raises
     ------
@@ -43,30 +43,24 @@ def encode_audio(ae, path: str | os.PathLike):
     frames = analyse(y, analysis=a)
     if len(frames.S) == 0:
         raise AudioFileError(f"{path}: no frame is loud enough to analyse (silent, or too short)")
-    return frames, ae.encode(frames.S, frames.note)
+    return frames, ae.encode(frames.S, frames.pitch)
 
 
-def frame_notes(S: np.ndarray, note: np.ndarray, *, sr: int, n_fft: int) -> np.ndarray:
-    """MIDI note of each frame: its pitch class ``note`` (from its chroma, as the corpus labels it)
-    in the octave that puts it nearest the frame's fundamental (the synth's harmonic-sum estimate,
-    :meth:`manne.synth.pitch.Partials.f0`), moved by octaves into the instrument's range.
+def frame_notes(pitch: np.ndarray) -> np.ndarray:
+    """MIDI note of each frame: its tracked pitch (:func:`manne.corpus.analysis.analyse`) to the nearest
+    semitone, moved by octaves into the instrument's range.
 
     Parameters
     ----------
-    S : np.ndarray, shape (n, n_fft // 2 + 1), magnitude frames
-    note : np.ndarray, shape (n,), their pitch classes 0-11
+    pitch : np.ndarray, shape (n,), fractional MIDI pitches
 
     Returns
     -------
     midi : np.ndarray, shape (n,), int64
     """
     from manne.synth.controls import NOTE_MAX, NOTE_MIN
-    from manne.synth.pitch import Partials
 
-    f0 = Partials(sr=sr, n_fft=n_fft).f0(S)  # (n,) Hz
-    m = 69.0 + 12.0 * np.log2(f0 / 440.0)
-    pc = np.asarray(note, dtype=np.int64)
-    midi = pc + 12 * np.rint((m - pc) / 12.0).astype(np.int64)
+    midi = np.rint(np.asarray(pitch, dtype=np.float64)).astype(np.int64)
     midi = np.where(midi < NOTE_MIN, midi + 12 * np.ceil((NOTE_MIN - midi) / 12), midi)
     return np.where(midi > NOTE_MAX, midi - 12 * np.ceil((midi - NOTE_MAX) / 12), midi).astype(np.int64)
 
@@ -87,7 +81,7 @@ def source(spec: str, ae, model_dir: str | os.PathLike) -> Source:
         if not p.is_file():
             raise AudioFileError(f"{spec}: no such audio file")
         frames, z = encode_audio(ae, p)
-        midi = frame_notes(frames.S, frames.note, sr=ae.analysis.sr, n_fft=ae.analysis.n_fft)
+        midi = frame_notes(frames.pitch)
         return Source(p.name, np.asarray(z, dtype=np.float64), midi)
     if p.suffix.lower() == ".json":
         from manne.synth.presets import load_preset
