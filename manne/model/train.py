@@ -262,6 +262,8 @@ def _info(corpus: Corpus, corpus_path: str, model_cfg: ModelConfig, train_cfg: T
             "hash": corpus.hash,
             "n_frames": {s: int(len(corpus.indices(s))) for s in ("train", "val", "test")},
             "notes_present": corpus.notes_present("train"),
+            # the pitches the model learned: the synth decodes a note outside them in an octave inside
+            "pitch_range": [round(float(np.percentile(corpus.pitch[corpus.indices("train")], q)), 2) for q in (0.5, 99.5)],
         },
     }
 

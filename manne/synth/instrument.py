@@ -1,12 +1,16 @@
 """The playable instrument: notes with velocity, envelopes, 8-voice polyphony, exact pitch, pitch bend.
 
-For every pitch class that sounds, the decoder turns the sliders' latent ``z`` and that class
-(the nearest class of the training corpus when the corpus lacks it) into a magnitude spectrum;
-:class:`~manne.synth.pitch.Partials` finds that spectrum's fundamental and reads the amplitude of
-each harmonic; each voice plays those harmonics at the exact frequency of its MIDI note (times the
-pitch bend) from a band-limited single-period table (:mod:`manne.synth.wavetable`), shaped by its
-ADSR envelope and its velocity. The voices are summed, scaled by a fixed gain and the master
-volume, and soft-limited.
+For every note that sounds, the decoder turns the sliders' latent ``z`` and that note into a
+magnitude spectrum: a register-aware model decodes each MIDI note in its own register (up to a
+fifth past the pitches it was trained on; farther, an octave nearer), the paper's models decode its pitch class (the nearest
+class of the training corpus when the corpus lacks it). :class:`~manne.synth.pitch.Partials`
+finds that spectrum's fundamental and reads the amplitude of each harmonic and the level of the
+noise in each gap between them; each voice plays those harmonics at the exact frequency of its
+MIDI note (times the pitch bend) from a band-limited single-period table
+(:mod:`manne.synth.wavetable`), shaped by its ADSR envelope and its velocity, and (method
+``harmonic``) the noise between them as random-phase overlap-add frames whose spectrum follows the
+gaps' levels at the voice's own harmonics, drawn afresh each hop (a quarter of the analysis
+window). The voices are summed, scaled by a fixed gain and the master volume, and soft-limited.
 
 Response: audio is made in blocks of ``block`` samples (128 = 2.9 ms). A note-on starts sounding in
 the first block after it arrives; a slider move is decoded at the start of the next block (at most
@@ -61,6 +65,7 @@ DECODE_FMAX = 11025.0  # Hz: harmonics are read up to here (half the bins, half 
 # classes re-decoded per block while the sliders move (a new note's class is decoded at once): one keeps
 # a block's worst case to one decode (0.4 ms); a 5-class chord then takes 5 blocks (15 ms) to follow a slider
 MAX_DECODES = 1
+REGISTER_REACH = 7  # semitones past the trained pitches that a register-aware model decodes as they are
 TARGET_DBFS = -6.0  # RMS of a note of four full-scale harmonics at velocity 127 and volume 1 (a note at velocity 100 plays near -19 dBFS RMS)
 PA_CONTINUE = 0  # PortAudio's callback return and status flags (pyaudio.paContinue, paInputOverflow, ...)
 PA_INPUT_OVERFLOW, PA_OUTPUT_UNDERFLOW = 0x2, 0x4
@@ -102,11 +107,13 @@ class Synth(ControlSide):
     n_fft : int, frame length of the inverse-STFT methods (default the model's)
     hold : bool, hold (drone) mode
     blas_threads : int or None, cap NumPy's BLAS at this many threads (process-wide); None leaves it
+    noise : bool, play the decoded noise between the partials (method ``harmonic``)
     """
 
     def __init__(self, ae, *, sr: int = 44100, block: int = BLOCK, polyphony: int = POLYPHONY, adsr: ADSR | None = None,
                  volume: float = 0.8, seed: int = 0, limiter: bool = True, max_decodes: int = MAX_DECODES,
-                 method: str = "harmonic", n_fft: int | None = None, hold: bool = False, blas_threads: int | None = 1):
+                 method: str = "harmonic", n_fft: int | None = None, hold: bool = False, blas_threads: int | None = 1,
+                 noise: bool = True):
         a = ae.analysis
         if int(sr) != a.sr:
             raise ParameterError(f"sr={sr} differs from the model's analysis rate {a.sr} Hz")
@@ -133,11 +140,21 @@ class Synth(ControlSide):
         self.limiter = bool(limiter)
         self.max_decodes = max(1, int(max_decodes))
         self.class_of = nearest_present(ae.notes_present)
+        # a register-aware model decodes each note in its register, within the pitches it was trained on
+        self.by_register = bool(ae.config.uses_register)
+        lo, hi = (ae.info.get("corpus") or {}).get("pitch_range") or (NOTE_MIN, NOTE_MAX)
+        self.pitch_range = (float(lo), float(hi))
         self._partials = Partials(sr=self.sr, n_fft=a.n_fft, fmax=DECODE_FMAX)
         # the last layer (1024 x 2049 in a full model) bounds a decode's time: keep the bins played
         self._decoder = Decoder.of(ae, cols=np.arange(min(self._partials.n_bins, a.n_bins)))
         self._tables = Wavetables(N_HARMONICS, sr=self.sr, seed=seed)
         self.bank = VoiceBank(polyphony, adsr=self.adsr, sr=self.sr)
+        # the noise between the partials: one random-phase frame per hop for all voices (their powers add)
+        self.noise = bool(noise)
+        self._noise_ola = OverlapAdd(n_fft=a.n_fft, hop_length=noise_hop, sr=self.sr, seed=seed + 1)
+        self._noise_hz = np.arange(self._partials.n_bins) * (self.sr / a.n_fft)  # (n_bins,) the bins it fills
+        self._noise_centres = self._partials.noise_centres()
+        self._noise_scale = a.n_fft / 4.0  # a decoded bin of level 1 is a partial of amplitude 1's peak
         # four full-scale harmonics have RMS sqrt(4 / 2)
         self.gain = 10.0 ** (TARGET_DBFS / 20.0) / math.sqrt(2.0)
         n1 = np.arange(1, self.block + 1, dtype=np.float64)
@@ -161,10 +178,13 @@ class Synth(ControlSide):
         """Silence every voice and forget the synthesis state."""
         self.bank = VoiceBank(self.bank.polyphony, adsr=self.adsr, sr=self.sr)
         self._events.clear()
-        self._amps: dict[int, np.ndarray] = {}  # pitch class -> harmonic amplitudes for self._z_dec
+        self._amps: dict[int, np.ndarray] = {}  # decode key (see _key) -> harmonic amplitudes for self._z_dec
+        self._noise: dict[int, np.ndarray] = {}  # decode key -> noise level in each gap between the harmonics
         for ola in self._olas.values():
             ola.reset()
         self._hop_out, self._hop_pos = np.zeros(0, dtype=np.float32), 0
+        self._noise_ola.reset()
+        self._noise_out, self._noise_pos = np.zeros(0, dtype=np.float32), 0
         self._z_dec: np.ndarray | None = None
         self._stale: dict[int, None] = {}  # classes whose amplitudes are older than the sliders
         self._vol = self._controls.volume
@@ -224,7 +244,7 @@ class Synth(ControlSide):
             if kind == "on":
                 if self.hold:  # a drone: the new note takes over from the one held
                     bank.release_all()
-                bank.note_on(a, velocity_gain(b), int(self.class_of[a % 12]))
+                bank.note_on(a, velocity_gain(b), self._key(a))
             elif kind == "off":
                 if not self.hold:
                     bank.note_off(a)
@@ -243,6 +263,24 @@ class Synth(ControlSide):
             elif kind == "all_off":
                 bank.release_all(seconds=FAST_RELEASE_S if a else None)
 
+    def _key(self, note: int) -> int:
+        """What a note is decoded as: its MIDI note, moved to the nearest class the corpus holds and
+        into the trained pitch range, for a register-aware model; its nearest present class otherwise."""
+        c = note % 12
+        if not self.by_register:
+            return int(self.class_of[c])
+        d = (int(self.class_of[c]) - c + 6) % 12 - 6  # signed step to the nearest present class
+        key = note + d
+        # a few semitones past the trained pitches the register extrapolates well (a cello model trained
+        # to D#4 plays E4-A4 within 4 dB of the real notes, and 10 dB off from an octave below); farther
+        # out, the same class an octave nearer
+        lo, hi = self.pitch_range[0] - REGISTER_REACH, self.pitch_range[1] + REGISTER_REACH
+        while key < lo:
+            key += 12
+        while key > hi and key - 12 >= lo:
+            key -= 12
+        return int(key)
+
     def _decode(self, z: np.ndarray) -> None:
         """Harmonic amplitudes for the sounding classes: at once for a class no voice has yet, and for
         at most ``max_decodes`` classes per block whose timbre is older than the sliders (the
@@ -256,6 +294,7 @@ class Synth(ControlSide):
         for c in list(self._stale):
             if c not in sounding:  # nothing plays it: decode it again when a note needs it
                 del self._stale[c], self._amps[c]
+                self._noise.pop(c, None)
             elif budget:
                 del self._stale[c]
                 need.append(c)
@@ -263,11 +302,15 @@ class Synth(ControlSide):
         if not need:
             return
         zf = np.asarray(z, dtype=np.float32)
-        S = self._decoder.many(np.broadcast_to(zf, (len(need), len(zf))), np.asarray(need))
-        f0 = np.atleast_1d(self._partials.f0(S))
+        S = self._decoder.many(np.broadcast_to(zf, (len(need), len(zf))), np.asarray(need, dtype=np.float32))
+        if self.by_register:  # decoded at the note itself: its fundamental is near the key's
+            f0 = [self._partials.near(row, float(midi_hz(c))) for c, row in zip(need, S)]
+        else:
+            f0 = np.atleast_1d(self._partials.f0(S))
         for c, row, f in zip(need, S, f0):
             self._amps.pop(c, None)
             self._amps[c] = self._partials.amplitudes(row, float(f))
+            self._noise[c] = self._partials.noise_levels(row, float(f))
         self.decodes += len(need)
 
     def _block(self) -> np.ndarray:
@@ -285,6 +328,8 @@ class Synth(ControlSide):
                          else self.adsr.held(t)) * v.gain)
         if self.method == "harmonic":
             y = self._harmonic(voices, envs, ratio)
+            if self.noise:
+                y += self._between(voices, envs, ratio)
         else:
             y = self._spectral(voices, envs, ratio)
         self.playing = tuple((float(midi_hz(v.note)) * ratio, v.amps * float(e[-1]))
@@ -330,6 +375,29 @@ class Synth(ControlSide):
             s *= env.astype(np.float32)
             y += s
         return y
+
+    def _between(self, voices: list, envs: list, ratio: float) -> np.ndarray:
+        """The noise between the voices' partials, one block of it; a new random-phase frame each hop,
+        whose magnitude in each bin is the voices' gap levels (at their own harmonics, times their
+        envelopes) added in power; (block,) float32."""
+        if self._noise_pos >= len(self._noise_out):
+            P = None
+            for v, env in zip(voices, envs):
+                levels = self._noise.get(v.pitch_class)
+                if levels is None:
+                    continue
+                f = float(midi_hz(v.note)) * ratio
+                m = np.interp(self._noise_hz / f, self._noise_centres, levels, left=0.0, right=0.0)
+                m *= float(env[-1])
+                P = m * m if P is None else P + m * m
+            if P is None:  # nothing sounds: the overlap-add still runs out its tail
+                P = np.zeros(len(self._noise_hz))
+            S = np.zeros(self._noise_ola.n_bins)
+            S[: len(P)] = np.sqrt(P) * self._noise_scale
+            self._noise_out, self._noise_pos = self._noise_ola.noise_frame(S).astype(np.float32), 0
+        out = self._noise_out[self._noise_pos : self._noise_pos + self.block]
+        self._noise_pos += self.block
+        return out
 
     def _advance_phase(self, v, f: float) -> np.ndarray:
         """Phases in cycles, [0, 1), of the voice's fundamental over the next block (the frequency

@@ -26,6 +26,7 @@ F0_MIN, F0_MAX = 40.0, 2200.0  # Hz: the fundamentals a decoded spectrum is sear
 N_HARMONICS = 48  # harmonics read from a spectrum and played by a voice
 STEPS_PER_SEMITONE = 8  # resolution of the f0 search grid (12.5 cents) before refinement
 SCORE_HARMONICS = 16  # harmonics summed to score an f0 candidate
+NOISE_GAP = 3  # bins either side of a partial that hold its Hann lobe, not noise
 
 
 def midi_hz(note: float | np.ndarray) -> float | np.ndarray:
@@ -115,6 +116,50 @@ class Partials:
         a = peak[np.arange(len(S2))[:, None], pos]
         f = np.where(a[:, 0::2].sum(axis=1) < 0.15 * a[:, 1::2].sum(axis=1), 2.0 * f, f)
         return f if np.ndim(S) > 1 else f[0]
+
+    def near(self, S: np.ndarray, f: float) -> float:
+        """The fundamental of spectrum ``S`` (n_bins,) within a quarter tone of ``f`` Hz (a register-aware
+        decoder's spectrum sits at the note it was decoded for): the best of 21 candidates by the
+        interpolated harmonic sum."""
+        fs = f * 2.0 ** (np.linspace(-50.0, 50.0, 21) / 1200.0)  # (21,)
+        k = np.arange(1, SCORE_HARMONICS + 1)
+        pos = fs[:, None] * k / self.bin_hz  # (21, K)
+        ok = pos < min(self.fmax, 5000.0) / self.bin_hz
+        i0 = np.minimum(pos.astype(np.intp), self.n_bins - 2)
+        frac = pos - i0
+        S = np.asarray(S, dtype=np.float32)
+        val = (S[i0] * (1 - frac) + S[i0 + 1] * frac) * ok / k
+        return float(fs[np.argmax(val.sum(axis=1))])
+
+    def noise_levels(self, S: np.ndarray, f0: float) -> np.ndarray:
+        """The level between the partials of ``f0`` in spectrum ``S`` (n_bins,): the RMS of the bins
+        more than :data:`NOISE_GAP` bins from every harmonic, in each gap ``(k f0, (k + 1) f0)`` (and
+        ``(f0 / 2, f0)`` below the first); where a gap has no such bin (a low note), its middle bin.
+
+        Returns
+        -------
+        levels : np.ndarray, shape (n_harmonics,), float32: gap ``j`` is centred on
+            :meth:`noise_centres`\ ``[j]`` harmonics; 0 above ``fmax``
+        """
+        S = np.asarray(S, dtype=np.float64)[: self.n_bins]
+        csum = np.concatenate([[0.0], np.cumsum(S * S)])
+        K = self.n_harmonics
+        j = np.arange(K, dtype=np.float64)
+        lo_h, hi_h = np.where(j == 0, 0.5, j), j + 1.0  # the gap in harmonics of f0
+        lo = np.ceil(lo_h * f0 / self.bin_hz + np.where(j == 0, 0.0, NOISE_GAP)).astype(np.intp)
+        hi = np.floor(hi_h * f0 / self.bin_hz - NOISE_GAP).astype(np.intp) + 1
+        lo, hi = np.clip(lo, 0, self.n_bins), np.clip(hi, 0, self.n_bins)
+        mid = np.clip(np.rint(self.noise_centres() * f0 / self.bin_hz).astype(np.intp), 0, self.n_bins - 1)
+        width = hi - lo
+        power = np.where(width > 0, (csum[hi] - csum[lo]) / np.maximum(width, 1), S[mid] ** 2)
+        levels = np.sqrt(power).astype(np.float32)
+        levels[hi_h * f0 >= self.fmax] = 0.0
+        return levels
+
+    def noise_centres(self) -> np.ndarray:
+        """Where each gap of :meth:`noise_levels` is centred, in harmonics of f0: 0.75, 1.5, 2.5, ..."""
+        j = np.arange(self.n_harmonics, dtype=np.float64)
+        return np.where(j == 0, 0.75, j + 0.5)
 
     def amplitudes(self, S: np.ndarray, f0: float, *, n_harmonics: int | None = None) -> np.ndarray:
         """Amplitude of harmonics ``1..n_harmonics`` of ``f0`` in spectrum ``S`` (n_bins,).
