@@ -3,8 +3,12 @@
 A note is a tuple ``(start_s, dur_s, pitch, velocity)``: start and duration in seconds, MIDI
 pitch 0-127 (C4 = 60) and velocity 1-127. :func:`render_midi` writes such a list to a MIDI
 file on channel 0 (never the percussion channel 9) and renders it with the ``fluidsynth``
-binary to a 16-bit mono WAV. :func:`render_corpus` renders the three stock corpora:
+binary to a 16-bit mono WAV. :func:`render_corpus` renders the stock corpora:
 
+``"default"``
+    The bundled model's: C2-C6 for every program in :data:`SYNTH_PROGRAMS`, each program on
+    every third semitone (0.45 s notes at velocity 100), so every key is in the corpus and each
+    program's other keys are held out.
 ``"synth5"``
     A C major scale over five octaves (C2-C7) for every program in :data:`SYNTH_PROGRAMS`.
 ``"synth1"``
@@ -100,7 +104,7 @@ SYNTH_PROGRAMS: tuple[int, ...] = tuple(p for p in range(128) if p not in _LEFT_
 VIOLIN = 40
 VIOLIN_RANGE = (55, 88)  # G3 to E6
 VIOLIN_DYNAMICS = (50, 80, 115)
-CORPUS_KINDS = ("synth5", "synth1", "violin")
+CORPUS_KINDS = ("default", "synth5", "synth1", "violin")
 
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -372,6 +376,12 @@ def corpus_plan(kind: str) -> list[tuple[str, int, list[Note]]]:
     if kind == "synth5":
         scale = c_major_scale([2, 3, 4, 5, 6], note_s=0.4)  # C2=36 .. C7=96
         return [(f"{p:03d}_{program_name(p)}.wav", p, scale) for p in SYNTH_PROGRAMS]
+    if kind == "default":
+        # C2-C6 for every program, each on every third semitone (the program's number picks which),
+        # so the corpus holds every key and each program's other keys stay unheard (held out)
+        return [(f"{p:03d}_{program_name(p)}.wav", p,
+                 single_notes([n for n in range(36, 85) if (n - 36) % 3 == p % 3], 100, note_s=0.45, gap_s=0.05))
+                for p in SYNTH_PROGRAMS]
     if kind == "synth1":
         scale = c_major_scale([4], note_s=0.5)  # C4=60 .. C5=72
         return [(f"{p:03d}_{program_name(p)}.wav", p, scale) for p in SYNTH_PROGRAMS]

@@ -16,7 +16,7 @@ import argparse
 import math
 from pathlib import Path
 
-from manne.synth.limits import (BLOCK_DEFAULT, BLOCK_MAX, BLOCK_MIN, METHOD_DEFAULT, METHODS, RENDER_SECONDS_DEFAULT,
+from manne.synth.limits import (BLOCK_DEFAULT, RENDER_BLOCK_DEFAULT, BLOCK_MAX, BLOCK_MIN, METHOD_DEFAULT, METHODS, RENDER_SECONDS_DEFAULT,
                                 RENDER_SECONDS_MAX, VOLUME_DEFAULT)
 from manne.io.files import check_new
 
@@ -47,8 +47,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--method", "--phase", dest="method", default=METHOD_DEFAULT, choices=METHODS,
                    help=f"synthesis method (default {METHOD_DEFAULT})")
     p.add_argument("--volume", type=float, default=VOLUME_DEFAULT, help=f"master volume 0..1 (default {VOLUME_DEFAULT:g})")
-    p.add_argument("--hop", type=int, default=BLOCK_DEFAULT,
-                   help=f"samples per synthesis block, {BLOCK_MIN}..{BLOCK_MAX} (default {BLOCK_DEFAULT})")
+    p.add_argument("--hop", type=int, default=RENDER_BLOCK_DEFAULT,
+                   help=f"samples per synthesis block, {BLOCK_MIN}..{BLOCK_MAX}: events land on its steps "
+                        f"(default {RENDER_BLOCK_DEFAULT}; the live synth plays {BLOCK_DEFAULT})")
     p.add_argument("--seed", type=int, default=0, help="seed of the harmonics' phases and the noise phase (default 0)")
     p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     return p

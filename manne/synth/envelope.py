@@ -49,6 +49,8 @@ class ADSR:
         """
         t = np.asarray(t, dtype=np.float64)
         a = self.attack
+        if t.size and t.min() > a + 4.0 * self.decay:  # the decay is within 6e-6 of the sustain level: hold it
+            return np.full(t.shape, self.sustain)
         rise = np.clip(t / a, 0.0, 1.0) if a > 0 else np.ones_like(t)
         if self.decay > 0:
             fall = self.sustain + (1.0 - self.sustain) * np.exp(-3.0 * np.maximum(t - a, 0.0) / self.decay)

@@ -151,10 +151,16 @@ class Synth(ControlSide):
         self.bank = VoiceBank(polyphony, adsr=self.adsr, sr=self.sr)
         # the noise between the partials: one random-phase frame per hop for all voices (their powers add)
         self.noise = bool(noise)
-        self._noise_ola = OverlapAdd(n_fft=a.n_fft, hop_length=noise_hop, sr=self.sr, seed=seed + 1)
-        self._noise_hz = np.arange(self._partials.n_bins) * (self.sr / a.n_fft)  # (n_bins,) the bins it fills
+        # frames of half the analysis window, hopping by half of theirs (a quarter of the cost per sample of
+        # the analysis window's frames; the gaps between partials are still several bins wide)
+        n_noise = a.n_fft // 2
+        hop = max(self.block, (n_noise // 2) // self.block * self.block)
+        self._noise_ola = OverlapAdd(n_fft=n_noise, hop_length=hop, sr=self.sr, seed=seed + 1)
+        self._noise_hz = np.arange(int(DECODE_FMAX * n_noise / self.sr) + 1) * (self.sr / n_noise)  # the bins it fills
         self._noise_centres = self._partials.noise_centres()
-        self._noise_scale = a.n_fft / 4.0  # a decoded bin of level 1 is a partial of amplitude 1's peak
+        # a decoded bin of level 1 holds the noise power that a partial of amplitude 1's peak bin would, in
+        # the analysis window (a partial's peak is n_fft / 4); a window half as long sees half the power per bin
+        self._noise_scale = a.n_fft / 4.0 * math.sqrt(n_noise / a.n_fft)
         # four full-scale harmonics have RMS sqrt(4 / 2)
         self.gain = 10.0 ** (TARGET_DBFS / 20.0) / math.sqrt(2.0)
         n1 = np.arange(1, self.block + 1, dtype=np.float64)
@@ -392,9 +398,8 @@ class Synth(ControlSide):
                 P = m * m if P is None else P + m * m
             if P is None:  # nothing sounds: the overlap-add still runs out its tail
                 P = np.zeros(len(self._noise_hz))
-            S = np.zeros(self._noise_ola.n_bins)
-            S[: len(P)] = np.sqrt(P) * self._noise_scale
-            self._noise_out, self._noise_pos = self._noise_ola.noise_frame(S).astype(np.float32), 0
+            S = np.sqrt(P) * self._noise_scale
+            self._noise_out, self._noise_pos = self._noise_ola.gaussian_frame(S).astype(np.float32), 0
         out = self._noise_out[self._noise_pos : self._noise_pos + self.block]
         self._noise_pos += self.block
         return out

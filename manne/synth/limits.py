@@ -20,7 +20,7 @@ from manne.errors import ParameterError
 from manne.model.config import LATENT_RANGE_DEFAULT, default_latent_range  # the model owns its slider range
 
 __all__ = [
-    "PHASE_MODES", "METHODS", "METHOD_DEFAULT", "BLOCK_MIN", "BLOCK_MAX", "BLOCK_DEFAULT",
+    "PHASE_MODES", "METHODS", "METHOD_DEFAULT", "BLOCK_MIN", "BLOCK_MAX", "BLOCK_DEFAULT", "RENDER_BLOCK_DEFAULT",
     "BUFFER_MIN", "BUFFER_MAX", "BUFFER_DEFAULT", "VOLUME_DEFAULT", "RENDER_SECONDS_DEFAULT", "RENDER_SECONDS_MAX",
     "LATENT_RANGE_DEFAULT", "LATENT_TOL",
     "check_method", "check_block", "check_buffer", "check_volume", "check_render_seconds", "check_latent_range",
@@ -33,6 +33,9 @@ METHODS = ("harmonic", *PHASE_MODES, "rtpghi")
 METHOD_DEFAULT = "harmonic"
 BLOCK_MIN, BLOCK_MAX = 32, 1024  # samples per instrument block
 BLOCK_DEFAULT = 128  # 2.9 ms at 44.1 kHz
+# `manne render`'s block: offline there is no latency to save, and four times fewer blocks stepped in Python
+# render a held note four times faster (events land on 11.6 ms steps; --hop 128 for the live grid)
+RENDER_BLOCK_DEFAULT = 512
 BUFFER_MIN, BUFFER_MAX = 256, 2048  # frames per PortAudio buffer
 BUFFER_DEFAULT = 256  # the lowest latency
 VOLUME_DEFAULT = 0.8  # master volume, 0..1

@@ -76,6 +76,22 @@ class OverlapAdd:
         X = (S * np.sqrt(8.0 / 3.0)) * np.exp(1j * self._rng.uniform(-np.pi, np.pi, self.n_bins))
         return self._add(np.fft.irfft(X, n=self.n_fft), "noise")
 
+    def gaussian_frame(self, S: np.ndarray) -> np.ndarray:
+        """The next hop of noise whose power spectrum is ``S ** 2``, scaled as :meth:`noise_frame`:
+        each bin a fresh complex Gaussian (Rayleigh magnitude, as a noise's own STFT has), a few
+        times cheaper to draw than a uniform phase's complex exponential.
+
+        Parameters
+        ----------
+        S : np.ndarray, shape (m,), m <= n_bins: the lowest ``m`` bins (the others are silent)
+        """
+        m = len(S)
+        g = self._rng.standard_normal((2, m))
+        X = np.zeros(self.n_bins, dtype=np.complex128)
+        s = S * np.sqrt(4.0 / 3.0)  # sqrt(8 / 3) of noise_frame, halved in power for the two components
+        X.real[:m], X.imag[:m] = s * g[0], s * g[1]
+        return self._add(np.fft.irfft(X, n=self.n_fft), "noise")
+
     def partial_frame(self, freqs: np.ndarray, amps: np.ndarray, phases: np.ndarray) -> np.ndarray:
         """The next hop from partials: frequencies (P,) Hz, peak amplitudes (P,), phases (P,) at the
         frame's centre (radians)."""

@@ -40,6 +40,7 @@ from manne.model.encoder import PreparedEncoder
 from manne.stft import chroma_filterbank
 from manne.synth.blas import limit_blas_threads
 from manne.synth.instrument import PA_CONTINUE, PA_INPUT_OVERFLOW, PA_OUTPUT_UNDERFLOW
+from manne.synth.pitch import Partials
 
 __all__ = ["LiveTransfer", "gate_level", "delay"]
 
@@ -114,6 +115,8 @@ class LiveTransfer:
         self.fb_T = np.ascontiguousarray(chroma_filterbank(sr=a.sr, n_fft=N, fmin=a.fmin, fmax=a.fmax).T)  # (n_bins, 12)
         self.encoder = PreparedEncoder(ae)
         self.decoder = Decoder.of(ae)
+        # a register-aware model needs each frame's octave: its class's octave nearest the harmonic-sum f0
+        self._partials = Partials(sr=a.sr, n_fft=N, fmax=5000.0) if ae.config.uses_register else None
         self.lo, self.hi = (np.asarray(r, dtype=np.float32) for r in ae.latent_range)
         self.set_moves(*check_moves(gain, offset, ae.latent))
         # frame-sized work buffers
@@ -304,6 +307,9 @@ class LiveTransfer:
             np.multiply(S, S, out=self._ratio)
             np.matmul(self._ratio, self.fb_T, out=self._chroma)
             note = int(np.argmax(self._chroma))
+            if self._partials is not None:
+                m = 69.0 + 12.0 * math.log2(float(self._partials.f0(S[: self._partials.n_bins])) / 440.0)
+                note += 12 * round((m - note) / 12.0)
             gain, offset = self._moves
             z = self._z
             np.multiply(self.encoder.one(S, note), gain, out=z)
