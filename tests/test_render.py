@@ -152,7 +152,7 @@ def test_options_read_the_limits():
     from manne.synth import limits
 
     args = build_parser().parse_args(["render", "m", "-o", "x.wav"])
-    assert (args.method, args.hop, args.volume) == (limits.METHOD_DEFAULT, limits.BLOCK_DEFAULT, limits.VOLUME_DEFAULT)
+    assert (args.method, args.hop, args.volume) == (limits.METHOD_DEFAULT, limits.RENDER_BLOCK_DEFAULT, limits.VOLUME_DEFAULT)
     synth = build_parser().parse_args(["synth"])
     assert (synth.buffer, synth.hop, synth.method) == (limits.BUFFER_DEFAULT, limits.BLOCK_DEFAULT, limits.METHOD_DEFAULT)
     for mode in limits.METHODS:

@@ -29,13 +29,15 @@ def playing(ae, **kw) -> Synth:
 
 
 def slow_decode(ae, z, note):
-    """The decoder written out plainly: concatenate the one-hot, then act(x @ W + b) layer by layer."""
-    x = np.concatenate([np.asarray(z, np.float64), np.eye(12)[note]]) if ae.config.skip else np.asarray(z, np.float64)
+    """The decoder written out plainly: concatenate the one-hot of the MIDI note's class (and its register
+    (note - 60) / 24), act(x @ W + b) layer by layer, then undo the power: max(x, 0) ** (1 / power)."""
+    cond = list(np.eye(12)[note % 12]) + ([(note - 60) / 24] if ae.config.uses_register else [])
+    x = np.concatenate([np.asarray(z, np.float64), cond]) if ae.config.skip else np.asarray(z, np.float64)
     acts = {"lrelu": lambda v: np.where(v > 0, v, ae.config.alpha * v), "relu": lambda v: np.maximum(v, 0),
             "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "linear": lambda v: v}
     for layer in ae.decoder:
         x = acts[layer.act](x @ layer.W.astype(np.float64) + layer.b)
-    return x
+    return np.maximum(x, 0.0) ** (1.0 / ae.config.power)
 
 
 def test_one_prepared_decoder_matches_a_plain_decoder(ae):
@@ -44,9 +46,11 @@ def test_one_prepared_decoder_matches_a_plain_decoder(ae):
     dec = Decoder.of(ae)
     rng = np.random.default_rng(0)
     z = rng.uniform(0, 1, (20, ae.latent)).astype(np.float32)
-    notes = rng.integers(0, 12, 20)
+    notes = rng.integers(24, 109, 20)  # MIDI notes: a register-aware decoder hears the octave too
+    assert ae.config.uses_register and ae.config.power < 1
     ref = np.stack([slow_decode(ae, z[i], int(notes[i])) for i in range(20)])
     np.testing.assert_allclose(dec.many(z, notes), ref, atol=1e-5)
+    assert not np.allclose(dec.many(z, notes % 12 + 60), ref, atol=1e-3)  # the octave changes the spectrum
     np.testing.assert_allclose(dec.many(z[:3], notes[:3]), ref[:3], atol=1e-5)  # the one-row-at-a-time path
     np.testing.assert_allclose(dec.one(z[5], int(notes[5])), ref[5], atol=1e-5)
     np.testing.assert_allclose(ae.decode(z, notes), ref, atol=1e-5)  # the forward pass decodes through it too

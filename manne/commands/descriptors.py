@@ -26,6 +26,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="folder for the CSV files and maps")
     p.add_argument("--points", type=int, default=64, help="grid points per side (default 64; 2 to 400)")
     p.add_argument("--notes", nargs="+", metavar="NOTE", help="pitch classes to map (C D# ...; default all 12)")
+    p.add_argument("--octave", type=int, default=4, choices=range(0, 9), metavar="N",
+                   help="decode each class in octave N, 0-8 (default 4: C4-B4; the paper's models ignore it)")
     p.add_argument("--neurons", metavar="I,J", help="map a slice through neurons I and J (1-based), the others at the "
                    "middle of their range (default: the XY pad's plane)")
     p.add_argument("--relabel", action="store_true", help="replace the model's descriptors.json (its slider labels) "
@@ -82,7 +84,7 @@ def run(args) -> int:
     n = args.points
     t1 = time.perf_counter()
     grid = plane.grid(n).reshape(-1, ae.latent)  # (n * n, latent), row-major in v then u
-    values = descriptors.grid_descriptors(ae, grid, notes)  # name -> (notes, n * n)
+    values = descriptors.grid_descriptors(ae, grid, notes, octave=args.octave)  # name -> (notes, n * n)
     t_maps = time.perf_counter() - t1
     sens = descriptors.sensitivity(ae, notes=notes)
     out.mkdir(parents=True, exist_ok=True)

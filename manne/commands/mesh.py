@@ -18,6 +18,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--points", type=int, required=True, help="grid values per latent neuron (e.g. 350 for 2 neurons, 50 for 3)")
     p.add_argument("-o", "--output", required=True, help="folder to write mesh.csv, mesh.md and mesh.png into")
     p.add_argument("--notes", nargs="+", metavar="NOTE", help="conditioning notes (names or 0-11; default all 12)")
+    p.add_argument("--octave", type=int, default=4, choices=range(0, 9), metavar="N",
+                   help="decode each class in octave N, 0-8 (default 4: C4-B4; the paper's models ignore it)")
     p.add_argument("--batch", type=int, default=4096, help="grid codes per matrix product (default 4096)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -46,7 +48,7 @@ def run(args) -> int:
 
         bar = tqdm(total=len(notes), unit="note", desc=f"mesh {args.points}^{ae.latent}", leave=False)
     try:
-        result = mesh_accuracy(ae, points=args.points, notes=notes, batch=args.batch,
+        result = mesh_accuracy(ae, points=args.points, notes=notes, batch=args.batch, octave=args.octave,
                                on_note=None if bar is None else (lambda n: bar.update(1)))
     finally:
         if bar is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from manne.model.config import AUGMENTS, BOTTLENECKS, SCHEDULES, ModelConfig, TrainConfig
+from manne.model.config import AUGMENTS, BOTTLENECKS, OUTPUTS, PAPER, SCHEDULES, ModelConfig, TrainConfig
 
 _M, _T = ModelConfig(), TrainConfig()
 
@@ -23,6 +23,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
     m.add_argument("--skip", action=argparse.BooleanOptionalAction, default=_M.skip, help="condition the decoder on the note (default on)")
     m.add_argument("--vae", action="store_true", help="train a beta-VAE")
     m.add_argument("--beta", type=float, default=_M.beta, help=f"KL weight of the beta-VAE (default {_M.beta:g})")
+    m.add_argument("--power", type=float, default=_M.power,
+                   help=f"the model learns S ** POWER (default {_M.power:g}: quiet partials count; 1: the paper's linear magnitudes)")
+    m.add_argument("--register", action=argparse.BooleanOptionalAction, default=_M.register,
+                   help="give encoder and decoder the note's register (pitch - 60) / 24 beside its class (default on)")
+    m.add_argument("--output-activation", default=_M.output, choices=OUTPUTS,
+                   help=f"the decoder's output activation (default {_M.output}; the paper's relu)")
+    m.add_argument("--paper", action="store_true",
+                   help="the paper's model: --power 1 --no-register --output-activation relu")
     m.add_argument("--max-width", type=int, default=_M.max_width, help=f"widest hidden layer (default {_M.max_width}; smaller for quick tests)")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=_T.epochs, help=f"maximum epochs (default {_T.epochs})")
@@ -52,8 +60,9 @@ def run(args) -> int:
 
     out = Path(args.output)
     check_output(out, resume=args.resume, force=args.force)
+    extra = PAPER if args.paper else {"power": args.power, "register": args.register, "output": args.output_activation}
     model_cfg = ModelConfig(latent=args.latent, bottleneck=args.bottleneck, augment=args.augment, skip=args.skip,
-                            vae=args.vae, beta=args.beta, max_width=args.max_width)
+                            vae=args.vae, beta=args.beta, max_width=args.max_width, **extra)
     train_cfg = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                             schedule=args.schedule, patience=args.patience, min_lr=args.min_lr,
                             target_mse=args.target_mse, max_minutes=args.max_minutes)

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from manne.model.config import ModelConfig, TrainConfig
+from manne.model.config import PAPER, ModelConfig, TrainConfig
 from manne.errors import CorpusError, ModelError, ParameterError
 from manne.io.files import read_json
 
@@ -54,8 +54,9 @@ class Experiment:
     beta: float = 1.0
 
     def model_config(self, *, max_width: int = 1024) -> ModelConfig:
+        # the paper's tables: linear magnitudes, a ReLU output, no register
         return ModelConfig(latent=self.latent, bottleneck=self.bottleneck, augment=self.augment, skip=self.skip,
-                           vae=self.vae, beta=self.beta, max_width=max_width)
+                           vae=self.vae, beta=self.beta, max_width=max_width, **PAPER)
 
     @property
     def description(self) -> str:

@@ -210,6 +210,7 @@ def mesh_accuracy(
     batch: int = 4096,
     ranges: np.ndarray | None = None,
     on_note: Callable[[int], None] | None = None,
+    octave: int = 4,
 ) -> MeshResult:
     """Decode a latent grid conditioned on each note and measure how often the note comes out.
 
@@ -228,6 +229,9 @@ def mesh_accuracy(
         Grid bounds; default ``ae.latent_range`` (the slider range).
     on_note : callable, optional
         Called with each note once it is done (for a progress bar).
+    octave : int
+        The octave each class is decoded in (4: C4-B4); a register-aware model plays each octave
+        with its own spectrum, the paper's models ignore it.
 
     Returns
     -------
@@ -258,7 +262,7 @@ def mesh_accuracy(
         if i > 0 and not dec.skip:
             predicted[i] = predicted[0]  # without the skip connection the decoder ignores the note
         else:
-            _label(dec, fbT, zW, note, predicted[i], batch)
+            _label(dec, fbT, zW, note + 12 * (int(octave) + 1), predicted[i], batch)
         if on_note is not None:
             on_note(note)
     accuracy = (predicted == np.asarray(note_list, dtype=np.int8)[:, None]).mean(axis=1)

@@ -66,6 +66,8 @@ DECODE_FMAX = 11025.0  # Hz: harmonics are read up to here (half the bins, half 
 # a block's worst case to one decode (0.4 ms); a 5-class chord then takes 5 blocks (15 ms) to follow a slider
 MAX_DECODES = 1
 REGISTER_REACH = 7  # semitones past the trained pitches that a register-aware model decodes as they are
+NOISE_MAX_DB = -35.0  # the loudest bin between partials, relative to the strongest partial (real notes: -42 to -51)
+NOISE_MAX = 10.0 ** (NOISE_MAX_DB / 20.0)
 TARGET_DBFS = -6.0  # RMS of a note of four full-scale harmonics at velocity 127 and volume 1 (a note at velocity 100 plays near -19 dBFS RMS)
 PA_CONTINUE = 0  # PortAudio's callback return and status flags (pyaudio.paContinue, paInputOverflow, ...)
 PA_INPUT_OVERFLOW, PA_OUTPUT_UNDERFLOW = 0x2, 0x4
@@ -107,13 +109,15 @@ class Synth(ControlSide):
     n_fft : int, frame length of the inverse-STFT methods (default the model's)
     hold : bool, hold (drone) mode
     blas_threads : int or None, cap NumPy's BLAS at this many threads (process-wide); None leaves it
-    noise : bool, play the decoded noise between the partials (method ``harmonic``)
+    noise : bool, play the decoded noise between the partials (method ``harmonic``); default for a
+        register-aware model (the paper's models decode a note's class in their training octave, where
+        the gaps between another note's partials mean nothing)
     """
 
     def __init__(self, ae, *, sr: int = 44100, block: int = BLOCK, polyphony: int = POLYPHONY, adsr: ADSR | None = None,
                  volume: float = 0.8, seed: int = 0, limiter: bool = True, max_decodes: int = MAX_DECODES,
                  method: str = "harmonic", n_fft: int | None = None, hold: bool = False, blas_threads: int | None = 1,
-                 noise: bool = True):
+                 noise: bool | None = None):
         a = ae.analysis
         if int(sr) != a.sr:
             raise ParameterError(f"sr={sr} differs from the model's analysis rate {a.sr} Hz")
@@ -150,7 +154,7 @@ class Synth(ControlSide):
         self._tables = Wavetables(N_HARMONICS, sr=self.sr, seed=seed)
         self.bank = VoiceBank(polyphony, adsr=self.adsr, sr=self.sr)
         # the noise between the partials: one random-phase frame per hop for all voices (their powers add)
-        self.noise = bool(noise)
+        self.noise = self.by_register if noise is None else bool(noise)
         # frames of half the analysis window, hopping by half of theirs (a quarter of the cost per sample of
         # the analysis window's frames; the gaps between partials are still several bins wide)
         n_noise = a.n_fft // 2
@@ -315,8 +319,16 @@ class Synth(ControlSide):
             f0 = np.atleast_1d(self._partials.f0(S))
         for c, row, f in zip(need, S, f0):
             self._amps.pop(c, None)
-            self._amps[c] = self._partials.amplitudes(row, float(f))
-            self._noise[c] = self._partials.noise_levels(row, float(f))
+            amps = self._partials.amplitudes(row, float(f))
+            # the corpus's frames each peak at 1, so a decoded spectrum should too: its strongest partial is
+            # played at 1 (a code far from the recordings can decode a quiet spectrum; velocity sets the level)
+            peak = float(amps.max())
+            scale = 1.0 / peak if peak > 1e-6 else 0.0
+            self._amps[c] = amps * np.float32(scale)
+            # real sustained notes hold -42 to -51 dB per bin between their partials; a code far from any
+            # recording may decode more, which over a thousand bins would bury the pitch: at most
+            # NOISE_MAX_DB below the strongest partial
+            self._noise[c] = np.minimum(self._partials.noise_levels(row, float(f)) * scale, NOISE_MAX)
         self.decodes += len(need)
 
     def _block(self) -> np.ndarray:

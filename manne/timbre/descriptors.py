@@ -87,8 +87,9 @@ def describe(S: np.ndarray, *, sr: int, n_fft: int) -> dict[str, np.ndarray]:
     return {"centroid": centroid, "bandwidth": bandwidth, "flatness": flatness, "rolloff": rolloff}
 
 
-def grid_descriptors(ae, z: np.ndarray, notes, *, batch: int = 4096) -> dict[str, np.ndarray]:
-    """Descriptors of the decoded spectra of codes ``z`` (n, latent) for each of ``notes``.
+def grid_descriptors(ae, z: np.ndarray, notes, *, batch: int = 4096, octave: int = 4) -> dict[str, np.ndarray]:
+    """Descriptors of the decoded spectra of codes ``z`` (n, latent) for each of ``notes`` (pitch
+    classes, decoded in ``octave``: 4 is C4-B4).
 
     Returns
     -------
@@ -102,7 +103,7 @@ def grid_descriptors(ae, z: np.ndarray, notes, *, batch: int = 4096) -> dict[str
     zW = z @ dec.Wz
     out = {k: np.empty((len(notes), len(z))) for k in NAMES}
     for j, note in enumerate(notes):
-        for start, S in dec.batches(zW, int(note), batch=batch):
+        for start, S in dec.batches(zW, int(note) % 12 + 12 * (int(octave) + 1), batch=batch):
             d = describe(S, sr=a.sr, n_fft=a.n_fft)
             for k in NAMES:
                 out[k][j, start : start + len(S)] = d[k]
