@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # Rebuild the bundled default model, trained/default/, from nothing but the FluidR3 GM soundfont.
 #
-#   bash scripts/make_default_model.sh            # about 10 minutes on 2 CPU cores
+#   bash scripts/make_default_model.sh [manne train options]     # about 10 minutes on 2 CPU cores
 #
-# 1. render one-octave C major scales (C4-C5) for 75 General MIDI programs   -> corpora/audio/synth1/
-# 2. analyse them into a corpus split by program, 65/5/5 like the paper's 70/5/5 patches
-#                                                                             -> corpora/synth1.npz
-# 3. train the paper's 8-neuron model (sigmoid bottleneck, chroma augmentation, skip) with the
-#    default (fast) schedule, store float16 NumPy weights, and drop the Keras file and the
-#    checkpoint so the bundled directory stays small; training also writes landmarks.json (where
-#    each program sits in the timbre space)                           -> trained/default/
+# 1. render every key C2-C6 (0.4 s at velocity 100) for 27 General MIDI programs (keys, organs,
+#    guitars, bass, bowed strings, voices, brass, reeds, flutes, synths)   -> corpora/audio/default/
+# 2. analyse them into a corpus (pitch from pYIN) split by program, 23/2/2 -> corpora/default.npz
+# 3. train the register-aware 8-neuron model (S ** 0.3, register input, linear output) with the
+#    default schedule, store float16 NumPy weights, and drop the Keras file and the checkpoint so
+#    the bundled directory stays small; training also writes landmarks.json (where each program
+#    sits in the timbre space)                                             -> trained/default/
+# 4. the slider labels (descriptors.json: what moving each neuron does to the sound)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 [ -x "$PY" ] || { echo "run 'bash scripts/setup.sh install' first" >&2; exit 1; }
-$PY scripts/render_corpora.py synth1 -o corpora/audio
-.venv/bin/manne corpus corpora/audio/synth1 -o corpora/synth1.npz --val 0.0667 --test 0.0667 --force
+start=$(date +%s)
+$PY scripts/render_corpora.py default -o corpora/audio
+.venv/bin/manne corpus corpora/audio/default -o corpora/default.npz --val 0.0667 --test 0.0667 --force
 rm -rf trained/default.new
-.venv/bin/manne train corpora/synth1.npz -o trained/default.new --latent 8 --float16 "$@"
+.venv/bin/manne train corpora/default.npz -o trained/default.new --latent 8 --float16 "$@"
 rm -rf trained/default.new/checkpoint trained/default.new/model.keras
+.venv/bin/manne descriptors trained/default.new -o out/default-descriptors --points 16 --force
 rm -rf trained/default && mv trained/default.new trained/default
 du -sh trained/default
 cat trained/default/metrics.json
+echo "rebuilt trained/default in $(( $(date +%s) - start )) s"

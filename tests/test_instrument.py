@@ -256,3 +256,41 @@ def test_the_noise_phase_never_loops(ae):
     similarity = np.abs(corr) / np.maximum(energy, 1e-12)
     assert similarity[0] == pytest.approx(1.0)
     assert similarity[4096:].max() < 0.9  # nothing after the segment itself matches it
+
+
+def _gap_db(S: np.ndarray, f0: float, *, sr: int = SR, n_fft: int = 4096) -> float:
+    """Mean power of the bins more than 3 bins from every harmonic of f0 (f0 / 2 to 10 kHz), in dB
+    below the strongest harmonic's peak bin: the noise between the partials."""
+    hz = np.arange(len(S)) * sr / n_fft
+    far = (np.abs(hz - np.round(hz / f0) * f0) > 3 * sr / n_fft) & (hz > f0 / 2) & (hz < 10000)
+    peak = max(S[int(round(k * f0 * n_fft / sr))] for k in range(1, 17) if k * f0 < 10000)
+    return float(10 * np.log10(np.mean(S[far] ** 2) / peak ** 2))
+
+
+@pytest.mark.parametrize("note", [43, 55, 67])
+def test_noise_between_the_partials_plays_at_the_decoded_level(tiny_model, note):
+    """A held note's spectrum (analysis STFT, median frame) holds between its partials the level the
+    decoder put there (within 3 dB, or the -35 dB cap), and without the noise far less."""
+    from manne.corpus.analysis import stft_magnitude
+    from manne.model.forward import Autoencoder
+
+    model = Autoencoder.load(tiny_model)
+    z = model.latent_range.mean(axis=0)
+    S_dec = model.decode(z[None, :], note)[0]
+    f0 = midi_hz(note)
+    strongest = max(S_dec[int(round(k * f0 * 4096 / SR)) + d] for k in range(1, 17) for d in (-1, 0, 1) if k * f0 < 10000)
+    hz = np.arange(len(S_dec)) * SR / 4096
+    far = np.abs(hz - np.round(hz / f0) * f0) > 3 * SR / 4096
+    S_dec = np.where(far, np.minimum(S_dec, strongest * 10 ** (-35 / 20)), S_dec)  # the synth's cap
+    want = _gap_db(S_dec, f0)
+    levels = {}
+    for noise in (True, False):
+        s = Synth(model, noise=noise)
+        assert s.noise is noise
+        s.set_z(z)
+        s.note_on(note, 100)
+        S = np.median(stft_magnitude(s.render(1.0))[13:35], axis=0)  # 0.3 s to 0.8 s, held
+        levels[noise] = _gap_db(S, midi_hz(note))
+    assert Synth(model).noise  # on by default for a register-aware model
+    assert abs(levels[True] - want) <= 3.0, (levels, want)
+    assert levels[False] < want - 10.0, (levels, want)
