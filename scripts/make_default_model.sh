@@ -5,7 +5,8 @@
 #
 # 1. render every key C2-C6 (0.4 s at velocity 100) for 27 General MIDI programs (keys, organs,
 #    guitars, bass, bowed strings, voices, brass, reeds, flutes, synths)   -> corpora/audio/default/
-# 2. analyse them into a corpus (pitch from pYIN) split by program, 23/2/2 -> corpora/default.npz
+#    and four of them at velocity 70 (val/) and four at 85 (test/)
+# 2. analyse them into a corpus (pitch from pYIN), split by those folders  -> corpora/default.npz
 # 3. train the register-aware 8-neuron model (S ** 0.3, register input, linear output) with the
 #    default schedule, store float16 NumPy weights, and drop the Keras file and the checkpoint so
 #    the bundled directory stays small; training also writes landmarks.json (where each program
@@ -17,7 +18,7 @@ PY=.venv/bin/python
 [ -x "$PY" ] || { echo "run 'bash scripts/setup.sh install' first" >&2; exit 1; }
 start=$(date +%s)
 $PY scripts/render_corpora.py default -o corpora/audio
-.venv/bin/manne corpus corpora/audio/default -o corpora/default.npz --val 0.0667 --test 0.0667 --force
+.venv/bin/manne corpus corpora/audio/default -o corpora/default.npz --split folders --force
 rm -rf trained/default.new
 .venv/bin/manne train corpora/default.npz -o trained/default.new --latent 8 --float16 "$@"
 rm -rf trained/default.new/checkpoint trained/default.new/model.keras

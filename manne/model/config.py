@@ -38,7 +38,7 @@ class ModelConfig:
     1024-512-256-128-64-32-16-8-4 then 2 or 3 for ``latent=2`` or ``3``. The decoder mirrors it.
 
     Beyond the paper (:data:`PAPER` sets them back): the model sees and learns ``S ** power``
-    (0.3: a partial 40 dB down weighs 1/16 of the strongest in the loss, not 1/10,000), ends in a
+    (0.25: a partial 40 dB down is 0.32 of the strongest in what the loss sees, not 0.01), ends in a
     ``linear`` output (a ReLU's zero has no gradient, so what the loss once ignored stays silent),
     and with ``register`` takes the note's register ``(pitch - 60) / 24`` beside the pitch class, at
     the encoder and the decoder, so one code plays each octave with its own spectrum.
@@ -54,7 +54,7 @@ class ModelConfig:
     max_width: int = 1024
     l2: float = 1e-7
     alpha: float = 0.1  # LeakyReLU negative slope
-    power: float = 0.3  # the model's spectra are S ** power (1: the paper's linear magnitudes)
+    power: float = 0.25  # the model sees S ** power (1: the paper's linear magnitudes; 1/4 decodes by two squarings)
     register: bool = True  # the note's register (pitch - 60) / 24 is an input of encoder and decoder
     output: str = "linear"  # the decoder's output activation
 

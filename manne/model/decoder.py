@@ -153,10 +153,24 @@ class Decoder:
         return bias
 
     def finish(self, S: np.ndarray) -> np.ndarray:
-        """The last layer's output back to linear magnitudes, in place: ``max(S, 0) ** (1 / power)``."""
-        if self.inv_power is not None:
-            np.maximum(S, 0.0, out=S)
-            np.power(S, self.inv_power, out=S)
+        """The last layer's output back to linear magnitudes, in place: ``max(S, 0) ** (1 / power)``.
+
+        An integer ``1 / power`` (4 for the default 0.25) is a few multiplications, several times
+        faster than ``np.power`` (as costly as the last layer's product for the mesh's grid).
+        """
+        if self.inv_power is None:
+            return S
+        np.maximum(S, 0.0, out=S)
+        k = round(self.inv_power)
+        if abs(self.inv_power - k) > 1e-9 or not 2 <= k <= 8:
+            return np.power(S, self.inv_power, out=S)
+        x = S.copy() if k & (k - 1) else None  # the base, for the odd factors of a k that is no power of two
+        done = 1
+        while done * 2 <= k:
+            np.multiply(S, S, out=S)
+            done *= 2
+        for _ in range(k - done):
+            np.multiply(S, x, out=S)
         return S
 
     def one(self, z: np.ndarray, note: float) -> np.ndarray:

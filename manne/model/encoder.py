@@ -73,7 +73,10 @@ class PreparedEncoder:
         """
         if self.power != 1.0:
             np.maximum(S, 0.0, out=self._X)
-            S = np.power(self._X, self.power, out=self._X)
+            if self.power == 0.25:  # two square roots: several times faster than np.power
+                S = np.sqrt(np.sqrt(self._X, out=self._X), out=self._X)
+            else:
+                S = np.power(self._X, self.power, out=self._X)
         p = float(note)
         if p < 12.0:
             p += REGISTER_CENTER
