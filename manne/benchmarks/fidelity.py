@@ -8,7 +8,8 @@ real note (:mod:`manne.timbre.fidelity`) on
 - the harmonic levels (the first 16 harmonics below 10 kHz, dB relative to the strongest, floor
   -60 dB): the mean absolute dB difference, for the rendered note, for the decoded spectrum before
   synthesis, and for a plain sawtooth at the same pitch;
-- the noise between the partials, dB relative to the strongest partial, real and rendered;
+- the noise between the partials, dB relative to the strongest partial, real and rendered, beside
+  what the measure reads on the real note's partials alone (its floor, about -65 dB);
 - the decoded bins stuck at exactly 0 where the real note has energy above -60 dB.
 
 Two modes: *own* (each note from its own code) and *keyboard* (every note of a recording from one
@@ -85,7 +86,8 @@ def measure_note(ae, frames, note, codes: dict, *, method: str) -> dict:
     row = {"midi": note.midi, "pitch": note.pitch, "frames": len(note.idx), "harmonics": len(real_levels),
            "levels": real_levels.round(2).tolist(),
            "sawtooth_error_db": F.level_error(real_levels, F.sawtooth_levels(len(real_levels))),
-           "noise_real_db": F.noise_level(real, float(midi_hz(note.pitch)), **kw)}
+           "noise_real_db": F.noise_level(real, float(midi_hz(note.pitch)), **kw),
+           "noise_floor_db": F.noise_floor(real_levels, f0, **kw)}
     for mode, z in codes.items():
         decoded = ae.decode(np.asarray(z, dtype=np.float32)[None, :], note.midi)[0].astype(np.float64)
         rendered = F.play_spectrum(ae, z, note.midi, method=method)
@@ -98,7 +100,8 @@ def measure_note(ae, frames, note, codes: dict, *, method: str) -> dict:
 
 
 # (key in a row, or mode and key) -> the summary's name
-FIGURES = [(("sawtooth_error_db",), "sawtooth_error_db"), (("noise_real_db",), "noise_real_db")] + [
+FIGURES = [(("sawtooth_error_db",), "sawtooth_error_db"), (("noise_real_db",), "noise_real_db"),
+           (("noise_floor_db",), "noise_floor_db")] + [
     ((mode, key), f"{mode}_{key}") for mode in MODES
     for key in ("rendered_error_db", "decoded_error_db", "noise_rendered_db", "noise_decoded_db", "stuck_share")]
 
@@ -202,7 +205,7 @@ def run(args) -> int:
     print(f"harmonic error (dB): own {_f(med['own_rendered_error_db'])}, keyboard {_f(med['keyboard_rendered_error_db'])}, "
           f"decoded {_f(med['own_decoded_error_db'])} / {_f(med['keyboard_decoded_error_db'])}, sawtooth "
           f"{_f(med['sawtooth_error_db'])}; noise between partials (dB): real {_f(med['noise_real_db'])}, rendered "
-          f"{_f(med['own_noise_rendered_db'])}; stuck decoded bins {_f(100 * med['own_stuck_share'])} % (medians)")
+          f"{_f(med['own_noise_rendered_db'])} (the measure reads {_f(med['noise_floor_db'])} on partials alone); stuck decoded bins {_f(100 * med['own_stuck_share'])} % (medians)")
     figures = {"model": str(args.model), "method": args.method, "files": [str(p) for p, _, _ in found],
                "medians": med, "notes": rows}
     if args.output:

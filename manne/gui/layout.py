@@ -115,6 +115,9 @@ class WindowLayout:
         ttk.Separator(bar, orient="vertical").pack(side="left", fill="y", padx=8)
         ttk.Button(bar, text="Load preset…", command=self.load_preset_dialog, takefocus=False).pack(side="left")
         ttk.Button(bar, text="Save preset…", command=self.save_preset_dialog, takefocus=False).pack(side="left", padx=(4, 0))
+        self.match_button = ttk.Button(bar, text="Match a recording…", command=self.match_recording_dialog,
+                                       takefocus=False)
+        self.match_button.pack(side="left", padx=(4, 0))
         self.meter = LevelMeter(bar, width=200, height=22)
         self.meter.canvas.pack(side="right")
         ttk.Label(bar, text="Out", style="Hint.TLabel").pack(side="right", padx=(0, 6))
@@ -192,6 +195,7 @@ class WindowLayout:
         file.add_separator()
         file.add_command(label="Load preset…", command=self.load_preset_dialog)
         file.add_command(label="Save preset…", command=self.save_preset_dialog)
+        file.add_command(label="Match a recording…", command=self.match_recording_dialog)
         file.add_separator()
         file.add_command(label="Record to WAV…", command=self.toggle_record)
         file.add_command(label="Render to WAV…", command=self.render_dialog)

@@ -8,6 +8,8 @@ The measures of ``manne bench fidelity`` (issue 16), on magnitude spectra of sha
   :func:`sawtooth_levels` a sawtooth's (``-20 log10 k``, the same floor).
 - :func:`noise_level`: the mean power of the bins farther than 3 bins from every harmonic (between
   ``f0 / 2`` and 10 kHz) over the power of the strongest harmonic's peak bin, in dB.
+  :func:`noise_floor` is what that reads on a note of the same partials without any noise (the
+  window's side lobes: about -65 dB).
 - :func:`stuck_share`: the share of decoded bins that are exactly 0 where the real spectrum is
   above -60 dB of its maximum.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["N_HARMONICS", "FMAX_HZ", "FLOOR_DB", "PEAK_BINS", "NOISE_GAP_BINS", "harmonic_numbers", "harmonic_levels",
-           "sawtooth_levels", "level_error", "noise_level", "stuck_share", "play_spectrum", "RENDER_SECONDS",
+           "sawtooth_levels", "level_error", "noise_level", "noise_floor", "stuck_share", "play_spectrum", "RENDER_SECONDS",
            "RENDER_VELOCITY", "HELD_FROM_S", "HELD_TO_S"]
 
 N_HARMONICS = 16
@@ -101,6 +103,22 @@ def noise_level(S: np.ndarray, f0: float, *, sr: int, n_fft: int) -> float:
     noise = float(np.mean(S[between] ** 2))
     with np.errstate(divide="ignore"):
         return float(10.0 * np.log10(noise / peak)) if peak > 0 else (float("inf") if noise > 0 else float("nan"))
+
+
+def noise_floor(levels: np.ndarray, f0: float, *, sr: int, n_fft: int) -> float:
+    """What :func:`noise_level` reads on the harmonics alone: a frame of only the partials of ``levels``
+    (dB, :func:`harmonic_levels`) at ``f0``, no noise, through the same periodic Hann window.
+
+    The window's side lobes put about -65 dB (relative to the strongest partial) in the bins 3 to 10
+    bins from a partial, so a note without any noise reads there, not at -inf: a rendered note near
+    this figure plays no noise at all.
+    """
+    levels = np.asarray(levels, dtype=np.float64)
+    t = np.arange(n_fft) / sr
+    k = harmonic_numbers(f0)[: len(levels)]
+    y = (10.0 ** (levels[: len(k), None] / 20.0) * np.sin(2 * np.pi * k[:, None] * f0 * t)).sum(axis=0)
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)  # periodic Hann, as the analysis STFT
+    return noise_level(np.abs(np.fft.rfft(y * window)), f0, sr=sr, n_fft=n_fft)
 
 
 def stuck_share(decoded: np.ndarray, real: np.ndarray) -> float:
