@@ -115,9 +115,9 @@ class WindowLayout:
         ttk.Separator(bar, orient="vertical").pack(side="left", fill="y", padx=8)
         ttk.Button(bar, text="Load preset…", command=self.load_preset_dialog, takefocus=False).pack(side="left")
         ttk.Button(bar, text="Save preset…", command=self.save_preset_dialog, takefocus=False).pack(side="left", padx=(4, 0))
-        self.match_button = ttk.Button(bar, text="Match a recording…", command=self.match_recording_dialog,
-                                       takefocus=False)
+        self.match_button = ttk.Button(bar, text="Match…", command=self.match_recording_dialog, takefocus=False)
         self.match_button.pack(side="left", padx=(4, 0))
+        Tooltip(self.match_button, "Match a recording…: set the sliders to the timbre of an audio file")
         self.meter = LevelMeter(bar, width=200, height=22)
         self.meter.canvas.pack(side="right")
         ttk.Label(bar, text="Out", style="Hint.TLabel").pack(side="right", padx=(0, 6))

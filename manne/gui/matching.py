@@ -76,7 +76,7 @@ class RecordingMatch:
         self.match_button.state(["!disabled"])
         result = outcome[0] if outcome else RuntimeError("the worker stopped without a result")
         if isinstance(result, BaseException):
-            text = str(result) or type(result).__name__
+            text = (str(result) or type(result).__name__).replace(str(path), path.name)  # the folder is known
             if path.name not in text:
                 text = f"{path.name}: {text}"
             self.message_var.set("Cannot match " + (text if len(text) < 100 else text[:97] + "…"))
