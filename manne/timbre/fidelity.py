@@ -145,8 +145,10 @@ def play_spectrum(ae, z: np.ndarray, midi: int, *, method: str) -> np.ndarray:
     from manne.synth.automation import play_note
     from manne.synth.instrument import Synth
 
+    from manne.synth.limits import RENDER_BLOCK_DEFAULT, VOLUME_DEFAULT
+
     a = ae.analysis
-    synth = Synth(ae, sr=a.sr, method=method)
+    synth = Synth(ae, sr=a.sr, block=RENDER_BLOCK_DEFAULT, method=method, volume=VOLUME_DEFAULT, seed=0)
     with np.errstate(over="ignore", invalid="ignore"):
         y = play_note(synth, z, int(midi), velocity=RENDER_VELOCITY, seconds=RENDER_SECONDS)
     S = stft_magnitude(np.nan_to_num(y), n_fft=a.n_fft, hop_length=a.hop_length)
