@@ -15,7 +15,8 @@ real note (:mod:`manne.timbre.fidelity`) on
 Two modes: *own* (each note from its own code) and *keyboard* (every note of a recording from one
 code: that of its note nearest the median MIDI of its notes, as a musician sets the sliders once
 and plays across the keys). Prints a row per note and the medians; ``-o`` writes every figure as
-JSON and ``--plot`` draws the errors against MIDI.
+JSON and ``--plot`` draws the errors against MIDI. NumPy loads when the command runs (``manne --help``
+builds this parser).
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ import json
 import math
 import sys
 from pathlib import Path
-
-import numpy as np
 
 from manne.errors import ParameterError
 from manne.synth.limits import METHOD_DEFAULT, METHODS
@@ -68,6 +67,8 @@ def _check(args) -> None:
 
 def keyboard_note(midis) -> int:
     """Index of the note whose MIDI is nearest the median MIDI of ``midis`` (the lower one on a tie)."""
+    import numpy as np
+
     midis = np.asarray(midis, dtype=np.float64)
     mid = float(np.median(midis))
     return int(min(range(len(midis)), key=lambda i: (abs(midis[i] - mid), midis[i], i)))
@@ -75,6 +76,8 @@ def keyboard_note(midis) -> int:
 
 def measure_note(ae, frames, note, codes: dict, *, method: str) -> dict:
     """Every figure of one sustained note; ``codes`` maps each mode to the code it is played from."""
+    import numpy as np
+
     from manne.synth.pitch import midi_hz
     from manne.timbre import fidelity as F
 
@@ -115,6 +118,8 @@ def _value(row: dict, path: tuple) -> float:
 
 def medians(rows: list[dict]) -> dict:
     """The median of each figure over the notes (finite values only; NaN when none)."""
+    import numpy as np
+
     out = {}
     for path, name in FIGURES:
         v = np.array([_value(r, path) for r in rows], dtype=np.float64)
