@@ -12,6 +12,10 @@ real note (:mod:`manne.timbre.fidelity`) on
   what the measure reads on the real note's partials alone (its floor, about -65 dB);
 - the decoded bins stuck at exactly 0 where the real note has energy above -60 dB.
 
+The real note is read at its tracked pitch (the median of its frames'), the rendered and decoded
+spectra at the MIDI note they play. The table's "decoded", "rendered" (noise) and "stuck" columns
+are the own codes'; the JSON has both modes' figures.
+
 Two modes: *own* (each note from its own code) and *keyboard* (every note of a recording from one
 code: that of its note nearest the median MIDI of its notes, as a musician sets the sliders once
 and plays across the keys). Prints a row per note and the medians; ``-o`` writes every figure as
@@ -143,8 +147,10 @@ def table(rows: list[dict], med: dict) -> str:
                   _f(med["own_decoded_error_db"]), _f(med["sawtooth_error_db"]), _f(med["noise_real_db"]),
                   _f(med["own_noise_rendered_db"]), _f(100 * med["own_stuck_share"], ".0f") + " %"])
     widths = [max(len(str(x[i])) for x in [head] + lines) for i in range(len(head))]
-    fmt = lambda cells: "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w)  # noqa: E731
-                                  for i, (c, w) in enumerate(zip(cells, widths)))
+
+    def fmt(cells) -> str:  # file and note to the left, figures to the right
+        return "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
     rule = "-" * len(fmt(head))
     return "\n".join([fmt(head), rule] + [fmt(x) for x in lines[:-1]] + [rule, fmt(lines[-1])])
 
@@ -190,7 +196,7 @@ def run(args) -> int:
                              "at least 8 frames that the pitch tracker hears at one note)")
     print(f"manne bench fidelity: {args.model} ({ae.latent} latent, power {ae.config.power:g}, register "
           f"{'yes' if ae.config.uses_register else 'no'}); {sum(len(n) for _, _, n in found)} notes in {len(found)} "
-          f"recordings; method {args.method}", flush=True)
+          f"recording{'s' * (len(found) != 1)}; method {args.method}", flush=True)
     rows = []
     bar = _progress(sum(len(n) for _, _, n in found))
     for path, frames, notes in found:
