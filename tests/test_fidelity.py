@@ -183,6 +183,7 @@ def test_bench_fidelity_on_real_notes(tiny_model, recordings, tmp_path, capsys):
     assert np.median([r["sawtooth_error_db"] for r in rows if r["file"] == "cello.wav"]) > 3.0  # a cello is not
     med = fig["medians"]
     assert med["own_rendered_error_db"] == pytest.approx(np.median([r["own"]["rendered_error_db"] for r in rows]))
+    assert fig["worst"]["keyboard_stuck_share"] == max(r["keyboard"]["stuck_share"] for r in rows)
     assert png.stat().st_size > 10_000
 
 
