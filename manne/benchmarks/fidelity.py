@@ -229,7 +229,7 @@ def run(args) -> int:
     print(f"harmonic error (dB): own {_f(med['own_rendered_error_db'])}, keyboard {_f(med['keyboard_rendered_error_db'])}, "
           f"decoded {_f(med['own_decoded_error_db'])} / {_f(med['keyboard_decoded_error_db'])}, sawtooth "
           f"{_f(med['sawtooth_error_db'])}; noise between partials (dB): real {_f(med['noise_real_db'])}, rendered "
-          f"{_f(med['own_noise_rendered_db'])}, decoded {_f(med['own_noise_decoded_db'])} (the measure reads "
+          f"{_f(med['own_noise_rendered_db'])} ({_f(med['noise_difference_db'], '+.1f')}), decoded {_f(med['own_noise_decoded_db'])} (the measure reads "
           f"{_f(med['noise_floor_db'])} on the real partials alone); stuck decoded bins {_f(100 * med['own_stuck_share'])} % (medians)")
     figures = {"model": str(args.model), "method": args.method, "files": [str(p) for p, _, _ in found],
                "medians": med, "worst": worst(rows), "notes": rows}
