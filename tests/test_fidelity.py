@@ -169,6 +169,7 @@ def test_bench_fidelity_on_real_notes(tiny_model, recordings, tmp_path, capsys):
             for key in ("rendered_error_db", "decoded_error_db"):
                 assert 0 <= m[key] <= 60, (r["name"], mode, key)
             assert -120 < m["noise_rendered_db"] < 0, (r["name"], mode)
+            assert m["noise_difference_db"] == pytest.approx(m["noise_rendered_db"] - r["noise_real_db"])
             assert 0 <= m["stuck_share"] <= 1
         assert 0 <= r["sawtooth_error_db"] <= 60 and -120 < r["noise_floor_db"] < r["noise_real_db"] < 0
         # the figures of one note: the rendered note at its own code is the decoded one played, so a
