@@ -23,7 +23,7 @@ from manne.io.files import check_writable
 
 # module names in manne.commands, in help order (a module may name its subcommand otherwise: midi_ports -> midi-ports)
 COMMANDS = ("corpus", "train", "evaluate", "synth", "render", "devices", "midi_ports", "plot", "mesh", "experiments",
-            "landmarks", "map", "morph", "transfer", "descriptors", "follow", "bench")
+            "landmarks", "map", "morph", "transfer", "descriptors", "follow", "encode", "bench")
 
 
 # what to do about the system errors a user meets most (the output itself is never left half written)

@@ -497,3 +497,41 @@ def test_a_chord_played_on_the_keys_is_heard_as_a_chord(xvfb, pulse_null_sink, p
         assert abs(1200 * np.log2(peak / hz)) < 10
     assert np.abs(y[loud[-1] + 1 :]).max(initial=0.0) < 1e-3 and len(y) - loud[-1] > sr // 4  # released: silence
     assert engine.underruns == 0
+
+
+def test_match_a_recording_sets_the_sliders(window, tmp_path, monkeypatch):
+    from soundfont import render_midi, single_notes
+
+    from manne.timbre.encoding import read_frames, recording_code
+
+    win = window
+    cello = render_midi(single_notes([48, 55], 80, note_s=1.0, gap_s=0.25), tmp_path / "cello.wav", program=42)
+    lo, hi = np.asarray(win.ae.latent_range, dtype=float)
+    win.set_z(lo)
+    asked = []
+    monkeypatch.setattr(filedialog, "askopenfilename", lambda **kw: asked.append(kw) or str(cello))
+    win.match_recording_dialog()  # the button and File > Match a recording… call this
+    assert asked and win.match_button.instate(["disabled"]) and win.message_var.get() == "Matching cello.wav…"
+    win.matching.join(timeout=120)
+    pump(win, 0.3)
+    expected = recording_code(win.ae, read_frames(cello, win.ae.analysis)).z
+    assert win.message_var.get().startswith("Sliders set to cello.wav (2 notes, median ")
+    assert win.z == pytest.approx(expected, abs=1e-6) and win.session.z == pytest.approx(expected, abs=1e-6)
+    assert [s.get() for s in win.sliders] == pytest.approx(list(expected), abs=1e-6)
+    held(win.engine)
+    assert np.allclose(win.engine.controls.z, expected, atol=1e-6)
+    assert win.match_button.instate(["!disabled"])
+    shot = tmp_path / "matched.png"
+    subprocess.run(["import", "-window", "root", str(shot)], check=True, timeout=30)
+    assert shot.stat().st_size > 10_000
+
+    for name, data, message in (("noise.wav", None, "no sustained note found"), ("broken.wav", b"RIFF junk", "cannot decode")):
+        path = tmp_path / name
+        if data is None:
+            sf.write(path, (0.1 * np.random.default_rng(0).standard_normal(44100)).astype(np.float32), 44100)
+        else:
+            path.write_bytes(data)
+        win.match_recording(path).join(timeout=120)
+        pump(win, 0.3)
+        assert win.message_var.get().startswith(f"Cannot match {name}") and message in win.message_var.get()
+        assert win.z == pytest.approx(expected, abs=1e-6)  # the sliders stay where they were

@@ -152,20 +152,17 @@ def run(args) -> int:
 
     from manne.io.audio import write_wav
     from manne.model.forward import Autoencoder
-    from manne.synth.automation import perform
+    from manne.synth.automation import perform, play_note
     from manne.synth.instrument import Synth
     from manne.synth.pitch import note_name
 
     ae = Autoencoder.load(args.model)
     synth = Synth(ae, sr=ae.analysis.sr, block=args.hop, method=args.method, volume=args.volume, seed=args.seed)
-    if auto is None:  # one note, struck at 0 and released so that its release ends with the file
-        off = max(seconds / 2, seconds - synth.adsr.release)
-        from manne.synth.automation import Automation, Event
-
-        auto = Automation(np.zeros(1), np.asarray([z], dtype=np.float64),
-                          (Event(0.0, "on", note, args.velocity), Event(off, "off", note)))
     with np.errstate(over="ignore", invalid="ignore"):  # a broken model's overflow is checked below, in one line
-        y = perform(synth, auto, seconds=seconds)
+        if auto is None:  # one note, struck at 0 and released so that its release ends with the file
+            y = play_note(synth, z, note, velocity=args.velocity, seconds=seconds)
+        else:
+            y = perform(synth, auto, seconds=seconds)
     check_output(y, sr=synth.sr, model=args.model)
     n_fade = min(len(y), int(FADE_OUT_S * synth.sr))
     if n_fade:

@@ -16,7 +16,8 @@ touches the engine only. Neither side ever waits for the other:
   spectrum), its held notes, ``cpu_load`` and ``underruns`` with ``after(50)``. Nothing in the
   audio thread calls Tk.
 - Offline rendering ("Render N s...") runs in a worker thread on an engine of its own, so it
-  neither freezes the window nor disturbs the live stream; its end is polled with ``after``.
+  neither freezes the window nor disturbs the live stream; its end is polled with ``after``. Matching
+  a recording's timbre ("Match a recording...") analyses and encodes it in a worker thread too.
 - Closing the window stops the stream, then finishes any recording, then destroys Tk.
 
 Keyboard: the computer keys ``A W S E D F T G Y H U J K`` play C C# D D# E F F# G G# A A# B C,
@@ -30,6 +31,7 @@ The window is one class, :class:`SynthWindow`, assembled from one mixin per conc
 - :mod:`manne.gui.transport`: play/pause and recording;
 - :mod:`manne.gui.render`: offline rendering in a worker thread;
 - :mod:`manne.gui.loading`: opening models, loading and saving presets;
+- :mod:`manne.gui.matching`: "Match a recording…", the sliders set to an audio file's timbre;
 - :mod:`manne.gui.status`: the ``after`` poll, the status line and error messages.
 
 This module holds the window's state, its opening and closing, and :func:`main`.
@@ -50,6 +52,7 @@ from manne.errors import ParameterError
 from manne.gui.controls import SoundControls
 from manne.gui.layout import WindowLayout
 from manne.gui.loading import ModelsAndPresets
+from manne.gui.matching import RecordingMatch
 from manne.gui.render import Rendering
 from manne.gui.timbre import TimbrePad
 from manne.gui.status import POLL_MS, StatusLine, short_reason
@@ -64,7 +67,8 @@ if TYPE_CHECKING:
 __all__ = ["SynthWindow", "main"]
 
 
-class SynthWindow(WindowLayout, SoundControls, TimbrePad, Transport, Rendering, ModelsAndPresets, StatusLine):
+class SynthWindow(WindowLayout, SoundControls, TimbrePad, Transport, Rendering, ModelsAndPresets, RecordingMatch,
+                  StatusLine):
     """The synth's main window, built inside ``root``.
 
     Parameters

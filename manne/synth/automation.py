@@ -39,7 +39,8 @@ from manne.io.files import read_csv_rows
 from manne.synth.limits import RENDER_SECONDS_MAX, check_latent_range
 from manne.synth.pitch import midi_note
 
-__all__ = ["Automation", "Event", "keyframes", "parse_rows", "read_automation", "perform", "note_number", "EVENT_KINDS"]
+__all__ = ["Automation", "Event", "keyframes", "parse_rows", "read_automation", "perform", "play_note", "note_number",
+           "EVENT_KINDS"]
 
 EVENT_KINDS = ("on", "off", "bend", "pedal")
 DEFAULT_OCTAVE = 4
@@ -265,3 +266,23 @@ def perform(synth, automation: Automation, *, seconds: float) -> np.ndarray:
         out[pos : pos + take] = synth.process(take)
         pos += take
     return out
+
+
+def play_note(synth, z, note: int, *, velocity: int = 100, seconds: float) -> np.ndarray:
+    """One note at sliders ``z``, as ``manne render --z --note`` plays it: struck at 0 s and released so
+    that its release ends with the render (at half the length when the release is longer than that).
+
+    Parameters
+    ----------
+    synth : :class:`~manne.synth.instrument.Synth`, fresh (nothing sounding)
+    z : array-like, shape (latent,)
+    note : int, the MIDI note; velocity : int, 1-127; seconds : float, the render's length
+
+    Returns
+    -------
+    y : np.ndarray, shape (round(seconds * sr),), float32
+    """
+    off = max(seconds / 2, seconds - synth.adsr.release)
+    auto = Automation(np.zeros(1), np.asarray([z], dtype=np.float64).reshape(1, -1),
+                      (Event(0.0, "on", int(note), int(velocity)), Event(off, "off", int(note))))
+    return perform(synth, auto, seconds=seconds)
