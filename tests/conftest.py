@@ -107,6 +107,19 @@ def tiny_model(tiny_corpus, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_paper_model(tiny_corpus, tmp_path_factory) -> Path:
+    """:func:`tiny_model` as the paper's model (linear magnitudes, ReLU output, no register)."""
+    from manne.corpus import load_corpus
+    from manne.model.config import PAPER, ModelConfig, TrainConfig
+    from manne.model.train import train
+
+    out = tmp_path_factory.mktemp("models") / "tiny-paper"
+    train(load_corpus(tiny_corpus), str(tiny_corpus), out, model_cfg=ModelConfig(latent=2, max_width=64, **PAPER),
+          train_cfg=TrainConfig(epochs=30, batch=64, lr=2e-3), progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
 def bright_dir(tmp_path_factory) -> Path:
     """Tones of known brightness in two folders: ``dark/`` (a sine) and ``bright/`` (12 harmonics)."""
     d = tmp_path_factory.mktemp("brightness")
@@ -121,14 +134,16 @@ def bright_dir(tmp_path_factory) -> Path:
 def bright_model(bright_dir, tmp_path_factory) -> Path:
     """A 2-neuron model of :func:`bright_dir` (its corpus is ``corpus.npz`` beside the model folder)."""
     from manne.corpus import build, load_corpus, save
-    from manne.model.config import ModelConfig, TrainConfig
+    from manne.model.config import PAPER, ModelConfig, TrainConfig
     from manne.model.train import train
 
     root = tmp_path_factory.mktemp("bright")
     corpus = root / "corpus.npz"
     save(build([bright_dir], val=0.15, test=0.1, split_mode="segment", progress=False), corpus)
     out = root / "model"
-    train(load_corpus(corpus), str(corpus), out, model_cfg=ModelConfig(latent=2, max_width=64),
+    # the paper's model: the timbre tools' arithmetic is checked on codes that place each file apart
+    # (a register-aware model gives files of one timbre at other pitches one code)
+    train(load_corpus(corpus), str(corpus), out, model_cfg=ModelConfig(latent=2, max_width=64, **PAPER),
           train_cfg=TrainConfig(epochs=40, batch=64, lr=2e-3), progress=False)
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from manne.model.config import ModelConfig
+from manne.model.config import PAPER, ModelConfig
 from manne.corpus.analysis import Analysis, chroma_argmax, chroma_filter
 from manne.dsp import NOTE_NAMES
 from manne.errors import ModelError, ParameterError
@@ -15,17 +15,19 @@ from manne.inspect.mesh import MAX_GRID, latent_grid, markdown_table, mesh_accur
 SEEN = [0, 2, 4, 5, 7, 9, 11]  # C major, the notes of the tone fixtures
 
 
-def random_ae(latent: int = 3, *, skip: bool = True, max_width: int = 16, present=SEEN, seed: int = 0) -> Autoencoder:
-    """An untrained model with random weights (no Keras): enough to test the mesh arithmetic."""
-    cfg = ModelConfig(latent=latent, skip=skip, max_width=max_width)
+def random_ae(latent: int = 3, *, skip: bool = True, max_width: int = 16, present=SEEN, seed: int = 0,
+              paper: bool = True) -> Autoencoder:
+    """An untrained model with random weights (no Keras): enough to test the mesh arithmetic; the paper's
+    (linear magnitudes, ReLU output) or a register-aware one (S ** 0.25, linear output)."""
+    cfg = ModelConfig(latent=latent, skip=skip, max_width=max_width, **(PAPER if paper else {}))
     rng = np.random.default_rng(seed)
     widths = list(reversed(cfg.hidden)) + [cfg.n_bins]
-    n_in = latent + (12 if skip else 0)
+    n_in = latent + (cfg.n_note if skip else 0)
     dec = []
     for i, w in enumerate(widths):
         W = (rng.standard_normal((n_in, w)) / np.sqrt(n_in)).astype(np.float32)
         b = (0.1 * rng.standard_normal(w) + (0.05 if i == len(widths) - 1 else 0)).astype(np.float32)
-        dec.append(Dense(W, b, "relu" if i == len(widths) - 1 else "lrelu"))
+        dec.append(Dense(W, b, cfg.output if i == len(widths) - 1 else "lrelu"))
         n_in = w
     info = {"corpus": {"notes_present": list(present)}, "latent_range": [[-1.0] * latent, [2.0] * latent]}
     return Autoencoder(cfg, Analysis(), [], dec, info)
@@ -71,9 +73,9 @@ def test_latent_grid_rejects_bad_ranges_and_huge_grids():
 # -- the fast decode against the obvious one --------------------------------------------------------
 
 
-@pytest.mark.parametrize("latent,skip", [(2, True), (3, True), (3, False)])
-def test_band_limited_labels_match_full_decode(latent, skip):
-    ae = random_ae(latent, skip=skip)
+@pytest.mark.parametrize("latent,skip,paper", [(2, True, True), (3, True, True), (3, False, True), (2, True, False)])
+def test_band_limited_labels_match_full_decode(latent, skip, paper):
+    ae = random_ae(latent, skip=skip, paper=paper)
     r = mesh_accuracy(ae, points=9, batch=50)
     grid = latent_grid(ae.latent_range, 9)
     slow = np.stack([slow_labels(ae, grid, n) for n in range(12)])
@@ -122,8 +124,8 @@ def test_missing_model_dir_raises_model_error(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny_mesh(tiny_model):
-    return mesh_accuracy(Autoencoder.load(tiny_model), points=40)
+def tiny_mesh(tiny_paper_model):
+    return mesh_accuracy(Autoencoder.load(tiny_paper_model), points=40)
 
 
 def test_tiny_model_plays_the_notes_it_saw(tiny_mesh):

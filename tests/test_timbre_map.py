@@ -38,7 +38,7 @@ def test_training_writes_landmarks_of_every_file_and_folder(bright_model, bright
     ae, corpus = Autoencoder.load(bright_model), load_corpus(bright_model.parent / "corpus.npz")
     src = np.array(corpus.sources)[corpus.clip_source[corpus.clip]]
     rows = [i for i, s in enumerate(src) if "/dark/" in s]
-    z = np.stack([ae.encode(corpus.S[i : i + 1], corpus.note[i : i + 1])[0] for i in rows])
+    z = np.stack([ae.encode(corpus.S[i : i + 1], corpus.pitch[i : i + 1])[0] for i in rows])
     assert folders["dark"].frames == len(rows)
     assert folders["dark"].mean == pytest.approx(z.mean(axis=0), abs=1e-5)
     assert folders["dark"].std == pytest.approx(z.std(axis=0), abs=1e-5)
