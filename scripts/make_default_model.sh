@@ -3,11 +3,11 @@
 #
 #   bash scripts/make_default_model.sh [manne train options]     # about 10 minutes on 2 CPU cores
 #
-# 1. render every key C2-C6 (0.4 s at velocity 100) for 27 General MIDI programs (keys, organs,
-#    guitars, bass, bowed strings, voices, brass, reeds, flutes, synths)   -> corpora/audio/default/
-#    and four of them at velocity 70 (val/) and four at 85 (test/)
+# 1. render every key C2-C6 (0.4 s at velocity 100) for 12 General MIDI programs (piano, organ,
+#    guitar, viola, cello, choir, trumpet, horn, tenor sax, clarinet, flute, saw lead) -> corpora/audio/default/
+#    and three of them at velocity 70 (val/) and three at 85 (test/)
 # 2. analyse them into a corpus (pitch from pYIN), split by those folders  -> corpora/default.npz
-# 3. train the register-aware 8-neuron model (S ** 0.3, register input, linear output) with the
+# 3. train the register-aware 8-neuron model (S ** 0.25, register input, linear output) with the
 #    default schedule, store float16 NumPy weights, and drop the Keras file and the checkpoint so
 #    the bundled directory stays small; training also writes landmarks.json (where each program
 #    sits in the timbre space)                                             -> trained/default/

@@ -27,6 +27,8 @@ N_HARMONICS = 48  # harmonics read from a spectrum and played by a voice
 STEPS_PER_SEMITONE = 8  # resolution of the f0 search grid (12.5 cents) before refinement
 SCORE_HARMONICS = 16  # harmonics summed to score an f0 candidate
 NOISE_GAP = 3  # bins either side of a partial that hold its Hann lobe, not noise
+_NEAR_STEPS = 2.0 ** (np.linspace(-50.0, 50.0, 21) / 1200.0)  # Partials.near's candidates, as ratios
+_SCORE_K = np.arange(1, SCORE_HARMONICS + 1, dtype=np.float64)
 
 
 def midi_hz(note: float | np.ndarray) -> float | np.ndarray:
@@ -121,14 +123,13 @@ class Partials:
         """The fundamental of spectrum ``S`` (n_bins,) within a quarter tone of ``f`` Hz (a register-aware
         decoder's spectrum sits at the note it was decoded for): the best of 21 candidates by the
         interpolated harmonic sum."""
-        fs = f * 2.0 ** (np.linspace(-50.0, 50.0, 21) / 1200.0)  # (21,)
-        k = np.arange(1, SCORE_HARMONICS + 1)
-        pos = fs[:, None] * k / self.bin_hz  # (21, K)
+        fs = f * _NEAR_STEPS  # (21,)
+        pos = fs[:, None] * _SCORE_K / self.bin_hz  # (21, K)
         ok = pos < min(self.fmax, 5000.0) / self.bin_hz
         i0 = np.minimum(pos.astype(np.intp), self.n_bins - 2)
         frac = pos - i0
         S = np.asarray(S, dtype=np.float32)
-        val = (S[i0] * (1 - frac) + S[i0 + 1] * frac) * ok / k
+        val = (S[i0] * (1 - frac) + S[i0 + 1] * frac) * ok / _SCORE_K
         return float(fs[np.argmax(val.sum(axis=1))])
 
     def noise_levels(self, S: np.ndarray, f0: float) -> np.ndarray:
