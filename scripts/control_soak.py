@@ -233,7 +233,7 @@ def main(argv=None) -> int:
     if args.sender:
         return sender_main(args)
 
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
     from manne.control.midi import MidiIn, handle_message
     from manne.control.osc import OscIn
     from manne.control.session import Session

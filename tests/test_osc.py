@@ -24,7 +24,7 @@ from manne.synth.instrument import Synth  # noqa: E402
 
 @pytest.fixture()
 def session(default_ae):
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
 
     return Session(Synth(default_ae), model_dir=default_model_dir())
 

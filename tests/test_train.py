@@ -250,7 +250,7 @@ def test_float16_weights_decode_like_float32(tiny_corpus, tmp_path, capsys):
 
 
 def test_bundled_default_model_loads_and_decodes():
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
 
     d = default_model_dir()
     with np.load(d / "weights.npz") as z:
