@@ -26,7 +26,8 @@ setup(
         "soundfont": ["mido>=1.3"],
         # MIDI in (mido with python-rtmidi: manylinux/macOS/Windows wheels) and OSC in (python-osc, pure Python)
         "control": ["mido>=1.3", "python-rtmidi>=1.5", "python-osc>=1.8"],
-        "test": ["pytest>=7", "mido>=1.3", "python-rtmidi>=1.5", "python-osc>=1.8"],
+        # the test suite and the development tools, from the registry like everything else (pyflakes: unused names)
+        "test": ["pytest>=7", "pyflakes>=4.1", "mido>=1.3", "python-rtmidi>=1.5", "python-osc>=1.8"],
     },
     entry_points={"console_scripts": ["manne=manne.cli:main"]},
 )
