@@ -265,8 +265,7 @@ def _keras(model_dir: Path, ae, *, frames: int = 16) -> dict:
 def _keras_decoder(model_dir: Path, ae):
     """The decoder as a Keras model, and where it came from: ``model.keras`` when the directory has
     one that loads, otherwise :func:`manne.model.network.build` of the model's configuration with
-    the decoder's Dense layers ``dec0 .. decN`` set from ``weights.npz``."""
-    from manne.model.weights import read_weights
+    the decoder's Dense layers ``dec0 .. decN`` set from the loaded model's (``weights.npz``, read once)."""
     from manne.model.network import build, keras, split_models
 
     path = model_dir / "model.keras"
@@ -276,9 +275,8 @@ def _keras_decoder(model_dir: Path, ae):
         except Exception:  # noqa: BLE001 - fall back to the weights, which every model directory has
             pass
     _, _, decoder = build(ae.config)
-    _, layers = read_weights(model_dir, ae.config)
-    for i, (W, b) in enumerate(layers):
-        decoder.get_layer(f"dec{i}").set_weights([W, b])
+    for i, layer in enumerate(ae.decoder):
+        decoder.get_layer(f"dec{i}").set_weights([layer.W, layer.b])
     return decoder, "Keras rebuilt from config.json and weights.npz"
 
 
