@@ -268,7 +268,7 @@ def _finish(autoencoder, corpus: Corpus, out: Path, info: dict, history: list[di
     stored = [[(W.astype(weights_dtype).astype(np.float32), b.astype(weights_dtype).astype(np.float32)) for W, b in part]
               for part in (encoder, decoder)]
     ae = Autoencoder.from_layers(model_cfg, corpus.analysis, *stored, info)
-    codes = ae.encode(corpus.S, corpus.note, corpus.clip)  # once, for the sliders' range, the examples and the landmarks
+    codes = ae.encode(corpus.S, corpus.pitch, corpus.clip)  # once, for the sliders' range, the examples and the landmarks
     info["latent_range"] = latent_range(ae, corpus, corpus.indices("train"), codes=codes)
     ae.latent_range = np.asarray(info["latent_range"], dtype=np.float32)
     write_weights(out / "weights.npz", encoder, decoder, dtype=weights_dtype)
