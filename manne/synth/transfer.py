@@ -41,6 +41,7 @@ from manne.stft import chroma_filterbank
 from manne.synth.blas import limit_blas_threads
 from manne.synth.instrument import PA_CONTINUE, PA_INPUT_OVERFLOW, PA_OUTPUT_UNDERFLOW
 from manne.synth.pitch import Partials
+from manne.synth.ring import Ring
 
 __all__ = ["LiveTransfer", "gate_level", "delay"]
 
@@ -133,7 +134,7 @@ class LiveTransfer:
         # two streams: the output starts once a hop and a buffer wait beyond its request (see :meth:`pull`)
         self.prime = H + (self.block or H)
         size = 1 << int(math.ceil(math.log2(2 * (N + H + (self.block or N)) + 1)))
-        self._out = np.zeros(size, dtype=np.float32)  # ring of finished output samples
+        self._out = Ring(size)  # finished output samples, at absolute positions _r (read) .. _w (written)
         self.underruns = 0
         self.overflows = 0
         self.skips = 0
@@ -158,7 +159,7 @@ class LiveTransfer:
         self._x[:] = 0.0
         self._ola[:] = 0.0
         self._fill = 0  # input samples of the current hop
-        self._out[:] = 0.0
+        self._out.clear()
         # ``delay - (n_fft - hop)`` zeros come first; the first hop's segment covers samples before the start
         self._w = self.delay - (self.n_fft - self.hop_length)  # write position in the ring (absolute)
         self._r = 0  # read position (absolute)
@@ -281,11 +282,7 @@ class LiveTransfer:
         if have < n:
             self.underruns += 1
             self._primed = False
-        size = len(self._out)
-        i = self._r % size
-        first = min(have, size - i)
-        y[:first] = self._out[i : i + first]
-        y[first:have] = self._out[: have - first]
+        self._out.read(self._r, y[:have])
         self._r += have
         return y
 
@@ -331,14 +328,10 @@ class LiveTransfer:
         self._ola += y
         seg = self._ola[:H]
         seg *= self._inv_env
-        size = len(self._out)
-        if self._w + H - self._r > size:  # the output has stopped taking samples: drop these, keep the unread
+        if self._w + H - self._r > self._out.size:  # the output has stopped taking samples: drop these, keep the unread
             self.overflows += 1
         else:
-            i = self._w % size
-            first = min(H, size - i)
-            self._out[i : i + first] = seg[:first]
-            self._out[: H - first] = seg[first:]
+            self._out.write(self._w, seg)
             self._w += H
         self._ola[: N - H] = self._ola[H:]
         self._ola[N - H :] = 0.0
