@@ -10,7 +10,8 @@ import soundfile as sf
 from manne.errors import OutputExistsError, ParameterError
 from manne.model.forward import Autoencoder
 from manne.synth.automation import read_automation
-from manne.synth.instrument import PA_CONTINUE, PA_OUTPUT_UNDERFLOW, Synth
+from manne.synth.callback import PA_CONTINUE, PA_OUTPUT_UNDERFLOW
+from manne.synth.instrument import Synth
 from manne.synth.limiter import soft_limit
 from manne.synth.limits import LATENT_TOL, check_latent_range
 from manne.synth.recorder import EDGE_FADE_S
