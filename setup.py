@@ -22,7 +22,7 @@ setup(
     ],
     extras_require={
         "audio": ["pyaudio>=0.2.13"],
-        # the demo corpora and the tests' instrument recordings (scripts/soundfont.py) write MIDI with mido
+        # the demo corpora and the tests' instrument recordings (tools/soundfont) write MIDI with mido
         "soundfont": ["mido>=1.3"],
         # MIDI in (mido with python-rtmidi: manylinux/macOS/Windows wheels) and OSC in (python-osc, pure Python)
         "control": ["mido>=1.3", "python-rtmidi>=1.5", "python-osc>=1.8"],

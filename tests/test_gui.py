@@ -511,7 +511,8 @@ def test_a_chord_played_on_the_keys_is_heard_as_a_chord(xvfb, pulse_null_sink, p
 
 
 def test_match_a_recording_sets_the_sliders(window, tmp_path, monkeypatch):
-    from soundfont import render_midi, single_notes
+    from tools.soundfont.fluid import render_midi
+    from tools.soundfont.notes import single_notes
 
     from manne.timbre.encoding import read_frames, recording_code
 
