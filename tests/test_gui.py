@@ -519,7 +519,8 @@ def test_match_a_recording_sets_the_sliders(window, tmp_path, monkeypatch):
     win = window
     cello = render_midi(single_notes([48, 55], 80, note_s=1.0, gap_s=0.25), tmp_path / "cello.wav", program=42)
     lo, hi = np.asarray(win.ae.latent_range, dtype=float)
-    win.set_z(lo)
+    win.session.move_sliders(lo)
+    win.show_session()
     asked = []
     monkeypatch.setattr(filedialog, "askopenfilename", lambda **kw: asked.append(kw) or str(cello))
     win.match_recording_dialog()  # the button and File > Match a recording… call this
