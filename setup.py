@@ -22,11 +22,12 @@ setup(
     ],
     extras_require={
         "audio": ["pyaudio>=0.2.13"],
-        # the demo corpora and the tests' instrument recordings (scripts/soundfont.py) write MIDI with mido
+        # the demo corpora and the tests' instrument recordings (tools/soundfont) write MIDI with mido
         "soundfont": ["mido>=1.3"],
         # MIDI in (mido with python-rtmidi: manylinux/macOS/Windows wheels) and OSC in (python-osc, pure Python)
         "control": ["mido>=1.3", "python-rtmidi>=1.5", "python-osc>=1.8"],
-        "test": ["pytest>=7", "mido>=1.3", "python-rtmidi>=1.5", "python-osc>=1.8"],
+        # the test suite and the development tools, from the registry like everything else (pyflakes: unused names)
+        "test": ["pytest>=7", "pyflakes>=4.1", "mido>=1.3", "python-rtmidi>=1.5", "python-osc>=1.8"],
     },
     entry_points={"console_scripts": ["manne=manne.cli:main"]},
 )

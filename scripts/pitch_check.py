@@ -27,7 +27,7 @@ def main() -> None:
 
     import librosa
 
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
     from manne.model.forward import Autoencoder
     from manne.synth.instrument import Synth
 

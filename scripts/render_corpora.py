@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import soundfile as sf  # noqa: E402
 
 from manne.errors import ManneError  # noqa: E402
-from soundfont import CORPUS_KINDS, find_fluidsynth, find_soundfont, render_corpus  # noqa: E402
+from tools.soundfont.fluid import find_fluidsynth, find_soundfont, render_corpus  # noqa: E402
+from tools.soundfont.notes import CORPUS_KINDS  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,7 +60,7 @@ def user_settings(tmp_path_factory):
 @pytest.fixture(scope="session")
 def default_ae():
     """The bundled default model (trained/default), as the synth loads it."""
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
     from manne.model.forward import Autoencoder
 
     return Autoencoder.load(default_model_dir())
@@ -69,7 +69,7 @@ def default_ae():
 @pytest.fixture()
 def session(default_ae):
     """A control session (the window's, MIDI's and OSC's state) on the bundled model; no audio device."""
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
     from manne.control.session import Session
     from manne.synth.instrument import Synth
 

@@ -10,13 +10,14 @@ import librosa
 import numpy as np
 import pytest
 
-import soundfont
 from manne.corpus import build
 from manne.corpus.analysis import Analysis, analyse, chroma_argmax, chroma_filter, stft_magnitude
 from manne.errors import ParameterError
 from manne.io.audio import load
 
 from conftest import SR, tone
+from tools.soundfont import fluid as soundfont
+from tools.soundfont.notes import c_major_scale
 
 A = Analysis()
 
@@ -146,7 +147,7 @@ def test_analyse_drops_silence_and_keeps_frame_indices():
 
 PROGRAMS = (40, 71, 81, 56)  # violin, clarinet, sawtooth lead, trumpet: bowed, reed, synthetic, brass
 NOTE_S = 0.4
-SCALE = soundfont.c_major_scale([3, 4], note_s=NOTE_S)
+SCALE = c_major_scale([3, 4], note_s=NOTE_S)
 
 
 @pytest.fixture(scope="module")

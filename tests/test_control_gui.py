@@ -22,7 +22,7 @@ from tkpump import held, pump  # noqa: E402
 def window(xvfb, default_ae):
     import tkinter as tk
 
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
     from manne.gui.window import SynthWindow
     from manne.synth.instrument import Synth
 

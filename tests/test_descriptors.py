@@ -139,7 +139,7 @@ def test_descriptors_command_writes_maps_table_and_slider_labels(tiny_model, tmp
 
 
 def test_a_slice_through_two_neurons_of_a_bigger_model(tmp_path, capsys):
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
 
     m = tmp_path / "default"
     shutil.copytree(default_model_dir(), m)
@@ -159,7 +159,7 @@ def test_a_slice_through_two_neurons_of_a_bigger_model(tmp_path, capsys):
 
 
 def test_the_bundled_model_labels_its_sliders():
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
 
     words = descriptors.slider_labels(default_model_dir(), 8)
     assert len(words) == 8 and all(w in set(descriptors.WORDS.values()) | {""} for w in words)

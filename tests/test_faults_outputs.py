@@ -54,3 +54,23 @@ def test_an_output_folder_that_cannot_be_written_is_refused_first(command, tmp_p
     code, _, err = run(capsys, command, *NEEDS[command], "-o", blocker / "out" / "x")
     one_line_error(code, err, f"manne {command}: error: {blocker}: not a folder")
     assert code == 1
+
+
+def test_an_error_names_the_output_its_temporary_stands_for(tmp_path):
+    """One rule (io.files.renamed) for a temporary file (atomic_path) and a staged model folder (training)."""
+    import errno
+    import os
+
+    from manne.io.files import renamed
+
+    out, tmp = tmp_path / "model", tmp_path / ".model.ab12-1-xxxxxxxx.part"
+    full = lambda name: OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)  # noqa: E731
+    assert renamed(full(str(tmp)), tmp, out).filename == str(out)
+    assert renamed(full(str(tmp) + ".npz"), tmp, out).filename == str(out)  # a suffix a library added
+    assert renamed(full(str(tmp / "checkpoint" / "state.json")), tmp, out).filename == str(out / "checkpoint" / "state.json")
+    assert renamed(full(None), tmp, out).filename == str(out)
+    assert renamed(full(str(out / "x")), out, out).filename == str(out / "x")  # a model written in place
+    other = full(str(tmp_path / "elsewhere"))
+    assert renamed(other, tmp, out) is other
+    assert renamed(OSError("no errno"), tmp, out).filename is None
+    assert renamed(full(str(tmp)), tmp, out).strerror == os.strerror(errno.ENOSPC)

@@ -24,7 +24,8 @@ SAW = [48, 55, 60, 67]  # C3 G3 C4 G4
 @pytest.fixture(scope="module")
 def recordings(tmp_path_factory):
     """FluidR3 renders of separate 1 s notes at velocity 80: a cello (program 42) and a sawtooth lead (81)."""
-    from soundfont import render_midi, single_notes
+    from tools.soundfont.fluid import render_midi
+    from tools.soundfont.notes import single_notes
 
     d = tmp_path_factory.mktemp("fidelity")
     cello = render_midi(single_notes(CELLO, 80, note_s=1.0, gap_s=0.25), d / "cello.wav", program=42)

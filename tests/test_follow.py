@@ -75,7 +75,7 @@ def test_follow_tracks_a_ramp_on_a_tiny_model(bright_model, tmp_path, capsys):
 
 
 def test_follow_on_the_bundled_model_tracks_a_ramp_and_a_flatness_column(tmp_path, capsys):
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
 
     target = tmp_path / "ramp.csv"
     target.write_text("time,centroid,flatness\n0,600,0.001\n2,1200,0.001\n4,700,0.001\n")

@@ -116,6 +116,13 @@ def test_keyboard_and_slider_drive_the_engine(window):
     xdotool("keyup", "j")
     xdotool("key", "z")
     pump(win)
+    assert win.session.octave == 4 and win.octave_label.cget("text") == "octave 4"
+    win.session.set_octave(2)  # one octave, the session's: the window's poll shows it
+    pump(win)
+    assert win.octave_label.cget("text") == "octave 2" and win.piano.low == 24
+    win.set_octave(9)  # clamped by the session
+    assert win.session.octave == 7 and win.octave_label.cget("text") == "octave 7"
+    win.set_octave(4)
 
     lo, hi = np.asarray(win.ae.latent_range, dtype=float)
     target = float(lo[0] + 0.9 * (hi[0] - lo[0]))
@@ -207,7 +214,8 @@ def test_dragging_on_the_xy_pad_moves_the_sliders(window):
     assert win.engine.controls.z == pytest.approx(win.z)
     assert [s.get() for s in win.sliders] == pytest.approx(list(win.z))
     # and a slider moves the pad's cursor
-    win.set_z(lo)
+    win.session.move_sliders(lo)
+    win.show_session()
     assert (pad.u, pad.v) == pytest.approx((0.0, 0.0))
     # the background shows brightness for the note; none takes it away
     assert len(pad.canvas.find_withtag("bg")) > 100 and "brightness" in pad.caption
@@ -331,14 +339,16 @@ def test_presets_from_the_window(window, tmp_path, monkeypatch):
     win, engine = window, window.engine
     lo, hi = np.asarray(win.ae.latent_range, dtype=float)
     z = lo + np.array([0.2, 0.7]) * (hi - lo)
-    win.set_z(z)
+    win.session.move_sliders(z)
+    win.show_session()
     win.set_note(7)
     win.set_volume(0.5)
     win.set_phase("coherent")
     win.save_preset_dialog()
     saved = win.current_preset()
 
-    win.set_z(lo)
+    win.session.move_sliders(lo)
+    win.show_session()
     win.set_note(0)
     win.set_volume(1.0)
     win.set_phase("noise")
@@ -501,14 +511,16 @@ def test_a_chord_played_on_the_keys_is_heard_as_a_chord(xvfb, pulse_null_sink, p
 
 
 def test_match_a_recording_sets_the_sliders(window, tmp_path, monkeypatch):
-    from soundfont import render_midi, single_notes
+    from tools.soundfont.fluid import render_midi
+    from tools.soundfont.notes import single_notes
 
     from manne.timbre.encoding import read_frames, recording_code
 
     win = window
     cello = render_midi(single_notes([48, 55], 80, note_s=1.0, gap_s=0.25), tmp_path / "cello.wav", program=42)
     lo, hi = np.asarray(win.ae.latent_range, dtype=float)
-    win.set_z(lo)
+    win.session.move_sliders(lo)
+    win.show_session()
     asked = []
     monkeypatch.setattr(filedialog, "askopenfilename", lambda **kw: asked.append(kw) or str(cello))
     win.match_recording_dialog()  # the button and File > Match a recording… call this

@@ -6,9 +6,11 @@ model) and lists what the imports pulled into ``sys.modules``.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +49,74 @@ def test_limits_and_the_synth_commands_import_no_numpy():
     code = ("import manne.synth.limits, manne.commands.render, manne.commands.synth, manne.commands.devices, "
             "manne.benchmarks.synth")
     assert loaded(code, ("numpy",) + HEAVY + LIVE) == []
+
+
+def import_graph(package: Path) -> dict[str, set[str]]:
+    """Every module of ``package`` -> the package's modules it imports, at the top or inside a function."""
+    root = package.parent
+    modules = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        graph[name] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = ".".join(here.split(".")[: len(here.split(".")) - node.level + 1] if node.level else [])
+                base = ".".join(p for p in (base, node.module or "") if p)
+                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            else:
+                continue
+            for t in targets:
+                while t and t not in modules:  # a name imported from a module: the module
+                    t = t.rpartition(".")[0]
+                if t and t != name:
+                    graph[name].add(t)
+    return graph
+
+
+def loops(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import loops of ``graph``: its strongly connected parts of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            part = []
+            while not part or part[-1] != v:
+                part.append(stack.pop())
+            if len(part) > 1:
+                found.append(sorted(part))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_package_has_no_import_loop():
+    """Drawn from every import (a function's too), the package's modules form no loop: what several
+    commands share lives below them (the default model in manne.io.settings, the live options in
+    manne.commands.live)."""
+    graph = import_graph(Path(__file__).resolve().parent.parent / "manne")
+    assert "manne.io.settings" in graph["manne.commands.synth"] and "manne.commands.live" in graph["manne.commands.synth"]
+    assert loops(graph) == []
+
+
+def test_the_loop_finder_finds_a_loop():
+    assert loops({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert loops({"a": {"b"}, "b": set()}) == []

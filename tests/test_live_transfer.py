@@ -120,6 +120,36 @@ def test_two_streams_keep_a_bounded_delay(bright_ae, bright_dir):
     assert np.median(lags[-40:]) <= np.median(lags[: len(lags) // 3]) + B  # back to its level after the stall
 
 
+def test_the_three_callbacks_share_the_synths_guard(bright_ae):
+    """Duplex, input and output callbacks: float32 bytes and paContinue; a failure is silence (None for the
+    input stream), an underrun and its words, never an exception on the audio thread; the work is timed."""
+    from manne.synth.callback import PA_CONTINUE, PA_INPUT_OVERFLOW, PA_OUTPUT_UNDERFLOW
+    from manne.synth.transfer import LiveTransfer
+
+    B = 256
+    x = (0.3 * np.sin(2 * np.pi * 220 * np.arange(B) / 44100)).astype(np.float32)
+    e = LiveTransfer(bright_ae, block=B)
+    data, flag = e.callback(x.tobytes(), B, {}, 0)
+    assert flag == PA_CONTINUE and len(data) == 4 * B and e.underruns == 0 and e.cpu_load > 0
+    assert e.callback(None, B, {}, PA_INPUT_OVERFLOW)[0] == bytes(4 * B)  # no input: silence in, silence out
+    assert e.underruns == 1 and e.last_error is None
+    assert e.callback(b"\x00", B, {}, 0) == (bytes(4 * B), PA_CONTINUE)  # 1 byte is no float32 buffer
+    assert e.underruns == 2 and "ValueError" in e.last_error
+
+    two = LiveTransfer(bright_ae, block=B)
+    assert two.input_callback(x.tobytes(), B, {}, 0) == (None, PA_CONTINUE) and two.pushed == B and two.cpu_load > 0
+    assert two.input_callback(None, B, {}, 0) == (None, PA_CONTINUE)
+    assert two.underruns == 1 and "TypeError" in two.last_error
+    load = two.cpu_load
+    data, flag = two.output_callback(None, B, {}, PA_OUTPUT_UNDERFLOW)
+    assert flag == PA_CONTINUE and data == bytes(4 * B) and two.underruns == 2  # not primed yet: zeros
+    assert two.cpu_load == load  # the output's callback only copies: the input's is the one timed
+
+    two.pull = lambda n, prime=0: 1 / 0
+    assert two.output_callback(None, B, {}, 0) == (bytes(4 * B), PA_CONTINUE)
+    assert two.underruns == 3 and "ZeroDivisionError" in two.last_error
+
+
 def test_live_path_loads_no_librosa(bright_model):
     code = (f"import sys\nfrom manne.model.forward import Autoencoder\nfrom manne.synth.transfer import LiveTransfer\n"
             f"import manne.synth.duplex, numpy as np\n"

@@ -206,7 +206,7 @@ def test_jack_keyboard_port_by_name_and_index(jack_server, session, capsys):
 
 def test_jack_synth_plays_what_the_port_sends(jack_server, default_ae):
     """The sound follows: a chord sent through the port sounds in the synth's output, then stops."""
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
 
     synth = Synth(default_ae)
     s = Session(synth, model_dir=default_model_dir())

@@ -24,7 +24,7 @@ from manne.synth.instrument import Synth  # noqa: E402
 
 @pytest.fixture()
 def session(default_ae):
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
 
     return Session(Synth(default_ae), model_dir=default_model_dir())
 
@@ -154,8 +154,8 @@ def test_garbage_datagrams_and_bundles(session, osc):
 def test_two_neuron_models_read_ints_as_an_index():
     """With d = 2, ``/manne/z i v`` (an OSC int first) is one slider and ``/manne/z f f`` both."""
     calls = []
-    fake = SimpleNamespace(latent=2, set_z=lambda z: calls.append(("all", z)),
-                           set_z_at=lambda i, v: calls.append((i, v)), count=lambda *a: calls.append(a))
+    fake = SimpleNamespace(latent=2, move_sliders=lambda z: calls.append(("all", z)),
+                           move_slider=lambda i, v: calls.append((i, v)), count=lambda *a: calls.append(a))
     osc = OscIn.__new__(OscIn)
     osc.session = fake
     assert osc.handle("/manne/z", [2, 0.5]) == 1

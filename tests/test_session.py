@@ -62,16 +62,16 @@ def test_hold_drones_the_selected_note(session):
 
 def test_sliders_clip_to_the_range_and_keep_every_move(session):
     lo, hi = session.ae.latent_range
-    z = session.set_z(np.full(8, 5.0))
+    z = session.move_sliders(np.full(8, 5.0))
     assert np.array_equal(z, hi) and np.array_equal(session.engine.controls.z, hi)
-    assert session.set_z_at(2, -1.0) == pytest.approx(lo[2])
+    assert session.move_slider(2, -1.0) == pytest.approx(lo[2])
     assert session.z[2] == pytest.approx(lo[2]) and session.z[3] == pytest.approx(hi[3])
     with pytest.raises(ParameterError, match="z has 3 values; the model has 8"):
-        session.set_z([0.5] * 3)
+        session.move_sliders([0.5] * 3)
     with pytest.raises(ParameterError, match="finite"):
-        session.set_z_at(0, float("nan"))
+        session.move_slider(0, float("nan"))
     with pytest.raises(ParameterError, match="neuron index 8 must be from 0 to 7"):
-        session.set_z_at(8, 0.5)
+        session.move_slider(8, 0.5)
     session.set_volume(0.25)
     session.set_method("rtpghi")
     assert session.engine.controls.volume == 0.25 and events(session)[-1] == ("method", "rtpghi", 0)
@@ -130,7 +130,7 @@ def test_midi_learn_binds_the_next_control(session):
 
 
 def test_preset_round_trip_with_midi_map(session, tmp_path):
-    session.set_z(np.linspace(0, 1, 8))
+    session.move_sliders(np.linspace(0, 1, 8))
     session.select_note("F#")
     session.set_volume(0.5)
     session.set_method("coherent")
@@ -177,8 +177,8 @@ def test_two_threads_never_lose_a_move(session):
 
     def move(i):
         for k in range(n):
-            session.set_z_at(i, (k % 100) / 100)
-        session.set_z_at(i, 0.125 * (i + 1))
+            session.move_slider(i, (k % 100) / 100)
+        session.move_slider(i, 0.125 * (i + 1))
 
     threads = [threading.Thread(target=move, args=(i,)) for i in range(4)]
     for t in threads:

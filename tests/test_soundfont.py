@@ -1,4 +1,4 @@
-"""Tests of soundfont: note lists, MIDI writing and FluidSynth rendering."""
+"""Tests of tools.soundfont: note lists, MIDI writing and FluidSynth rendering."""
 
 from __future__ import annotations
 
@@ -10,18 +10,9 @@ import pytest
 import soundfile as sf
 
 from manne.errors import ManneError, ParameterError
-import soundfont
-from soundfont import (
-    SYNTH_PROGRAMS,
-    c_major_scale,
-    corpus_plan,
-    find_soundfont,
-    phrase,
-    program_name,
-    render_midi,
-    single_notes,
-    write_midi,
-)
+from tools.soundfont import fluid as soundfont
+from tools.soundfont.fluid import find_soundfont, render_midi, write_midi
+from tools.soundfont.notes import SYNTH_PROGRAMS, c_major_scale, corpus_plan, phrase, program_name, single_notes
 
 
 @pytest.fixture

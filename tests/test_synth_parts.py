@@ -10,7 +10,8 @@ import soundfile as sf
 from manne.errors import OutputExistsError, ParameterError
 from manne.model.forward import Autoencoder
 from manne.synth.automation import read_automation
-from manne.synth.instrument import PA_CONTINUE, PA_OUTPUT_UNDERFLOW, Synth
+from manne.synth.callback import PA_CONTINUE, PA_OUTPUT_UNDERFLOW
+from manne.synth.instrument import Synth
 from manne.synth.limiter import soft_limit
 from manne.synth.limits import LATENT_TOL, check_latent_range
 from manne.synth.recorder import EDGE_FADE_S
@@ -183,3 +184,22 @@ def test_blas_runs_on_one_thread_once_a_synth_is_built(ae):
         assert all(d["num_threads"] == 1 for d in blas() if "numpy" in d["filepath"])
 
 
+
+
+def test_the_ring_reads_back_what_was_written_across_its_wrap():
+    """manne.synth.ring.Ring, the tap's and the live transfer's one wrap-around copy, against a flat array."""
+    from manne.synth.ring import Ring
+
+    rng = np.random.default_rng(0)
+    ring, flat, pos = Ring(100), np.zeros(0, dtype=np.float32), 0
+    for _ in range(60):
+        y = rng.standard_normal(int(rng.integers(0, 101))).astype(np.float32)
+        ring.write(pos, y)
+        flat, pos = np.concatenate([flat, y]), pos + len(y)
+        n = int(rng.integers(0, min(pos, 100) + 1))
+        start = pos - n - int(rng.integers(0, min(pos, 100) - n + 1))  # any stretch of the last 100 samples
+        out = np.full(n, np.nan, dtype=np.float32)
+        assert ring.read(start, out) is out
+        assert np.array_equal(out, flat[start : start + n])
+    ring.clear()
+    assert not ring.read(pos - 100, np.empty(100, dtype=np.float32)).any()

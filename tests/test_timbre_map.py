@@ -97,7 +97,7 @@ def test_landmarks_command_recomputes_and_map_draws_them(bright_model, tmp_path,
 
 
 def test_map_of_the_default_model_uses_the_recordings_plane(tmp_path, capsys):
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
 
     assert main(["map", str(default_model_dir()), "-o", str(tmp_path)]) == 0
     rows = (tmp_path / "map.csv").read_text().splitlines()
@@ -111,7 +111,7 @@ def test_map_labels_never_overlap(bright_model):
     from manne.inspect.figures import use_agg
     from manne.inspect.map_plot import plot_map
     from manne.model.forward import Autoencoder
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
     from manne.timbre.plane import Plane
 
     use_agg()
@@ -132,7 +132,7 @@ def test_map_labels_never_overlap(bright_model):
 
 
 def test_morph_between_landmarks_of_the_default_model(tmp_path, capsys):
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
 
     marks = landmarks.read(default_model_dir())
     assert landmarks.find(marks, "church organ").name == "019_church_organ"

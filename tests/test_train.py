@@ -72,6 +72,18 @@ def test_numpy_forward_matches_keras(cfg, tiny_corpus, tmp_path):
     np.testing.assert_allclose(ae.reconstruct(corpus.S[idx], corpus.pitch[idx], corpus.clip[idx]), ref, atol=1e-5)
     lo, hi = ae.latent_range
     assert (lo <= hi).all()
+    # training encodes the corpus once for the sliders' range, the examples and the landmarks: each as it would alone
+    from manne.inspect.examples import Examples
+    from manne.model.evaluate import latent_range
+    from manne.timbre import landmarks
+
+    np.testing.assert_allclose(ae.latent_range, latent_range(ae, corpus, corpus.indices("train")), atol=1e-6)
+    np.testing.assert_allclose(Examples.load(out / "examples.npz").z, Examples.from_corpus(ae, corpus).z, rtol=2e-3, atol=1e-4)
+    marks, alone = landmarks.read(out), landmarks.compute(ae, corpus)
+    assert [(m.name, m.kind, m.frames) for m in marks] == [(m.name, m.kind, m.frames) for m in alone] and marks
+    for m, a in zip(marks, alone):
+        np.testing.assert_allclose(m.mean, a.mean, atol=1e-5)
+        np.testing.assert_allclose(m.std, a.std, atol=1e-5)
 
 
 def test_same_seed_same_model(tiny_corpus, tmp_path):
@@ -250,7 +262,7 @@ def test_float16_weights_decode_like_float32(tiny_corpus, tmp_path, capsys):
 
 
 def test_bundled_default_model_loads_and_decodes():
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
 
     d = default_model_dir()
     with np.load(d / "weights.npz") as z:

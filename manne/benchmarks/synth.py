@@ -33,9 +33,9 @@ import time
 from pathlib import Path
 
 from manne.errors import ParameterError
+from manne.io.settings import DEFAULT_MODEL, default_model_dir
 from manne.synth.limits import METHODS
 
-DEFAULT_MODEL = Path("trained/default")
 DEFAULT_METHODS = ("harmonic", "coherent", "noise", "rtpghi")
 TARGET_LOAD = 0.25  # 8 voices: p99 block time / block duration
 TARGET_FIRST_S = 0.5
@@ -63,8 +63,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def _check(args) -> Path:
     """Check the arguments before anything heavy loads; the model directory to measure."""
-    if args.model is None and not DEFAULT_MODEL.is_dir():
-        raise ParameterError(f"no model given and {DEFAULT_MODEL} does not exist; pass MODEL_DIR "
+    model = Path(args.model) if args.model is not None else default_model_dir()
+    if args.model is None and not model.is_dir():
+        raise ParameterError(f"no model given and {model} does not exist; pass MODEL_DIR "
                              "(e.g. `manne bench synth trained/NAME`)")
     for name, value, least in (("--blocks", args.blocks, 100), ("--launches", args.launches, 1),
                                ("--offsets", args.offsets, 1)):
@@ -78,7 +79,7 @@ def _check(args) -> Path:
             raise ParameterError(f"--json {out} is a directory; give a file name")
         if not out.parent.is_dir():
             raise ParameterError(f"--json {out}: the folder {out.parent} does not exist")
-    return Path(args.model) if args.model is not None else DEFAULT_MODEL
+    return model
 
 
 def _load() -> float:
@@ -264,8 +265,7 @@ def _keras(model_dir: Path, ae, *, frames: int = 16) -> dict:
 def _keras_decoder(model_dir: Path, ae):
     """The decoder as a Keras model, and where it came from: ``model.keras`` when the directory has
     one that loads, otherwise :func:`manne.model.network.build` of the model's configuration with
-    the decoder's Dense layers ``dec0 .. decN`` set from ``weights.npz``."""
-    from manne.model.weights import read_weights
+    the decoder's Dense layers ``dec0 .. decN`` set from the loaded model's (``weights.npz``, read once)."""
     from manne.model.network import build, keras, split_models
 
     path = model_dir / "model.keras"
@@ -275,9 +275,8 @@ def _keras_decoder(model_dir: Path, ae):
         except Exception:  # noqa: BLE001 - fall back to the weights, which every model directory has
             pass
     _, _, decoder = build(ae.config)
-    _, layers = read_weights(model_dir, ae.config)
-    for i, (W, b) in enumerate(layers):
-        decoder.get_layer(f"dec{i}").set_weights([W, b])
+    for i, layer in enumerate(ae.decoder):
+        decoder.get_layer(f"dec{i}").set_weights([layer.W, layer.b])
     return decoder, "Keras rebuilt from config.json and weights.npz"
 
 

@@ -23,17 +23,15 @@ def run(args) -> int:
     from pathlib import Path
 
     from manne.corpus import load_corpus
-    
     from manne.model.forward import Autoencoder
-    from manne.model.modeldir import corpus_path, read_config
+    from manne.model.modeldir import corpus_path
     from manne.timbre import landmarks
 
     out = Path(args.model) / landmarks.FILE
-    info = read_config(args.model)
     check_new([out], force=args.force, verb="replace")
-    path = args.corpus or corpus_path(args.model, info)
     t0 = time.perf_counter()
-    ae = Autoencoder.load(args.model)
+    ae = Autoencoder.load(args.model)  # NumPy only: reads config.json (its corpus too) and weights.npz once
+    path = args.corpus or corpus_path(args.model, ae.info)
     corpus = load_corpus(path)
     marks = landmarks.compute(ae, corpus)
     landmarks.write(args.model, marks, latent=ae.latent)

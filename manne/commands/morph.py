@@ -57,7 +57,6 @@ def run(args) -> int:
     from pathlib import Path
 
     from manne.errors import ParameterError
-    from manne.model.modeldir import read_config
     from manne.synth.controls import NOTE_MAX, NOTE_MIN
     from manne.synth.limits import check_render_seconds
 
@@ -70,19 +69,19 @@ def run(args) -> int:
     if out.suffix.lower() != ".wav":
         raise ParameterError(f"-o {out}: the output must be a .wav file")
     check_new([out], force=args.force)
-    read_config(args.model)  # a missing or incomplete model in one line, before anything heavy
+    t0 = time.perf_counter()
+    from manne.model.forward import Autoencoder
+
+    ae = Autoencoder.load(args.model)  # NumPy only: a missing or incomplete model in one line, before anything heavy
 
     import numpy as np
 
     from manne.io.audio import write_wav
-    from manne.model.forward import Autoencoder
     from manne.synth.instrument import Synth
     from manne.synth.pitch import note_name
     from manne.timbre.morph import morph_path, note_path, render_morph
     from manne.timbre.sources import source
 
-    t0 = time.perf_counter()
-    ae = Autoencoder.load(args.model)
     a, b = source(args.a, ae, args.model), source(args.b, ae, args.model)
     synth = Synth(ae, method=args.method)
     step = max(1, round(STEP / synth.block)) * synth.block

@@ -11,10 +11,10 @@ import os
 import sys
 from pathlib import Path
 
+from manne.commands.live import add_live_options, run_live
+from manne.io.settings import DEFAULT_MODEL, default_model_dir
 from manne.synth.limits import (BLOCK_DEFAULT, BLOCK_MAX, BLOCK_MIN, BUFFER_DEFAULT, BUFFER_MAX, BUFFER_MIN, METHOD_DEFAULT,
                                 METHODS, check_block, check_buffer)
-
-DEFAULT_MODEL = Path("trained") / "default"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -38,19 +38,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
     add_control_options(p)  # --midi [PORT], --midi-api, --osc [PORT], --osc-host: play from MIDI and OSC
     p.add_argument("--preset", metavar="FILE", help="start from a preset saved by the synth (.json)")
-    from manne.commands.transfer import add_live_options
-
     add_live_options(p)  # --input DEVICE: live timbre transfer instead of the window
     return p
-
-
-def default_model_dir() -> Path:
-    """``trained/default`` beside the package (a source checkout), else in the current folder."""
-    import manne
-
-    repo = Path(manne.__file__).resolve().parent.parent / DEFAULT_MODEL
-    here = Path.cwd() / DEFAULT_MODEL
-    return repo if repo.is_dir() or not here.is_dir() else here
 
 
 def check_display(environ=None, platform: str | None = None) -> None:
@@ -69,8 +58,6 @@ def run(args) -> int:
     from manne.errors import ManneError, ModelError, ParameterError
 
     if args.input is not None or args.gain or args.offset or args.seconds is not None:
-        from manne.commands.transfer import run_live
-
         return run_live(args)
     check_display()
     if args.preset and not Path(args.preset).is_file():

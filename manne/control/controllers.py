@@ -109,7 +109,7 @@ class Controllers:
             self.set_volume(min(1.0, max(0.0, x)))
         else:
             i = int(target[1:]) - 1
-            self.set_z_at(i, self._lo[i] + x * (self._hi[i] - self._lo[i]))
+            self.move_slider(i, self._lo[i] + x * (self._hi[i] - self._lo[i]))
 
 
 def mod_wheel_target(model_dir: Path, latent: int) -> tuple[str, bool]:

@@ -220,13 +220,13 @@ class OscIn:
             return self._z_at(_whole(args[0], "index"), args[1])
         if len(args) != d:
             raise Malformed(f"{address} takes index value, or {d} values (one per neuron); got {len(args)} arguments")
-        self.session.set_z([_number(v, f"z{i + 1}") for i, v in enumerate(args)])  # clipped to the range
+        self.session.move_sliders([_number(v, f"z{i + 1}") for i, v in enumerate(args)])  # clipped to the range
 
     def _z_at(self, index: int, value: Any) -> None:
         d = self.session.latent
         if not 1 <= index <= d:
             raise Malformed(f"slider index {index} must be from 1 to {d} (z1 is 1)")
-        self.session.set_z_at(index - 1, _number(value, f"z{index}"))  # clipped to the range
+        self.session.move_slider(index - 1, _number(value, f"z{index}"))  # clipped to the range
 
     def close(self) -> None:
         """Stop the server and free the port. Safe to call twice."""

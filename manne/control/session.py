@@ -18,7 +18,13 @@ never waits for this lock. Nothing here calls back into Tk: the window polls :at
 
 Control changes and MIDI learn are :mod:`manne.control.controllers` (a mixin of :class:`Session`).
 
-Indices: Python calls use 0-based neuron indices (``set_z_at(0, v)``); what a musician sees (slider
+A slider move takes one path: the window (:meth:`manne.gui.controls.SoundControls._slider_moved`, the XY
+pad), MIDI (a learnt control change) and OSC (``/manne/z``) call :meth:`Session.move_slider` or
+:meth:`Session.move_sliders`, which clip to the model's range and call the synth's
+:meth:`~manne.synth.controls.ControlSide.set_z` (a snapshot swap); the window then shows the
+session's state (:meth:`manne.gui.controls.SoundControls.show_session`).
+
+Indices: Python calls use 0-based neuron indices (``move_slider(0, v)``); what a musician sees (slider
 labels, MIDI-learn targets, OSC ``/manne/z``) is 1-based: ``"z1"`` .. ``"zd"``.
 """
 
@@ -155,6 +161,11 @@ class Session(Controllers):
             return self._z.copy()
 
     @property
+    def octave(self) -> int:
+        """The computer keys' octave, 1..7 (C4 = middle C); the window shows it, never keeps its own."""
+        return self._octave
+
+    @property
     def cc_map(self) -> dict[int, str]:
         """MIDI learn: control change number -> target (a copy)."""
         with self._lock:
@@ -242,8 +253,9 @@ class Session(Controllers):
             self._changed()
 
     # ---- timbre and level ---------------------------------------------------------------
-    def set_z(self, z: Sequence[float] | np.ndarray) -> np.ndarray:
-        """Move every slider: ``z`` shape (latent,), clipped to the model's range; returns what was set."""
+    def move_sliders(self, z: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Move every slider: ``z`` shape (latent,), clipped to the model's range, then the synth's ``set_z``;
+        returns what was set."""
         z = np.array(z, dtype=np.float64).reshape(-1)
         if z.shape[0] != self.ae.latent:
             raise ParameterError(f"z has {z.shape[0]} values; the model has {self.ae.latent} latent neurons")
@@ -255,7 +267,7 @@ class Session(Controllers):
             self._changed()
             return self._z.copy()
 
-    def set_z_at(self, index: int, value: float) -> float:
+    def move_slider(self, index: int, value: float) -> float:
         """Move slider ``index`` (0-based) to ``value``, clipped to its range; returns what was set."""
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < self.ae.latent:
             raise ParameterError(f"neuron index {index!r} must be from 0 to {self.ae.latent - 1}")
@@ -265,7 +277,7 @@ class Session(Controllers):
         with self._lock:
             z = self._z.copy()
             z[index] = v
-            return float(self.set_z(z)[index])
+            return float(self.move_sliders(z)[index])
 
     def set_volume(self, volume: float) -> None:
         """Master volume, 0..1."""
@@ -304,7 +316,7 @@ class Session(Controllers):
                                  f"{self.ae.latent}")
         midi = check_cc_map(preset.midi, latent=self.ae.latent)
         with self._lock:
-            self.set_z(preset.z)
+            self.move_sliders(preset.z)
             self.set_volume(preset.volume)
             self.set_method(preset.phase)
             self.select_note(preset.note_index)

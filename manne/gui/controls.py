@@ -1,10 +1,13 @@
 """What the window's controls do to the sound: latent sliders, XY pad, piano and computer keys, volume, method.
 
-Each control calls a method of the window's :class:`~manne.control.session.Session` (``note_on``,
-``note_off``, ``set_z_at``, ``set_volume``, ``set_method``, ``set_hold``) from its own Tk callback, at
-once; the session passes it to the synth, which queues the event or swaps in a new snapshot for the
-audio thread's next block and never waits for it. MIDI and OSC change the same session from their
-threads; :meth:`SoundControls._sync_from_session` (from the window's poll) shows their changes.
+Each control calls a method of the window's :class:`~manne.control.session.Session` (``press``,
+``note_on``, ``note_off``, ``move_slider``, ``move_sliders``, ``set_octave``, ``set_volume``,
+``set_method``, ``set_hold``) from its own Tk callback, at once; the session passes it to the synth,
+which queues the event or swaps in a new snapshot for the audio thread's next block and never waits
+for it. A slider move is window -> ``Session.move_slider`` -> ``Synth.set_z``. MIDI and OSC change the
+same session from their threads; :meth:`SoundControls.show_session` (from the window's poll) shows
+their changes. The window keeps no state of its own beside the session's: the sliders' ``z`` it
+shows, and the widgets.
 Right-click a slider or the volume to MIDI-learn it: the next control change moved is bound to it.
 
 Keyboard: the computer keys ``A W S E D F T G Y H U J K`` play C C# D D# E F F# G G# A A# B C of the
@@ -23,7 +26,6 @@ import numpy as np
 __all__ = ["KEYBOARD", "NOTE_OF_KEY", "SoundControls"]
 
 REPEAT_MS = 30  # a key release followed by a press within this is the keyboard's auto-repeat
-OCTAVE_MIN, OCTAVE_MAX = 1, 7
 KEYBOARD = "awsedftgyhujk"
 """Computer keys that play C, C#, D, D#, E, F, F#, G, G#, A, A#, B and the next C."""
 NOTE_OF_KEY = {key: i for i, key in enumerate(KEYBOARD)}
@@ -51,20 +53,9 @@ class SoundControls:
         return [f"{100 * (v - a) / s:.0f}" for v, a, s in zip(self.z, lo, span)]
 
     def _slider_moved(self, i: int, value: str) -> None:
-        self.z[i] = self.session.set_z_at(i, float(value))  # this slider only: MIDI may move another one now
+        self.z[i] = self.session.move_slider(i, float(value))  # this slider only: MIDI may move another one now
         self.value_labels[i].configure(text=self.value_texts()[i])
         self._show_pad_position()
-
-    def set_z(self, z) -> None:
-        """Move the sliders (and so the engine) to latent position ``z``, shape (latent,), clipped to the range."""
-        self.z = self.session.set_z(z)  # (the session clips to the range)
-        for scale, v in zip(self.sliders, self.z):
-            scale.set(v)
-        self._show_values()
-
-    def midi_note(self, note: int) -> int:
-        """MIDI number of pitch class ``note`` in the current octave (C4 = 60)."""
-        return 12 * (self.octave + 1) + int(note)
 
     def set_note(self, note: int) -> None:
         """Select pitch class ``note`` (0-11) and highlight its button; in hold mode it drones."""
@@ -74,9 +65,7 @@ class SoundControls:
     def note_down(self, note: int, *, velocity: int = 100) -> int:
         """A key or note button pressed: start pitch class ``note`` in the current octave; returns the MIDI note."""
         self.note_var.set(int(note))
-        midi = self.midi_note(note)
-        self.session.note_on(midi, velocity)
-        return midi
+        return self.session.press(int(note), velocity)
 
     def note_up(self, midi: int) -> None:
         """The key or button of MIDI note ``midi`` released (ignored by the synth in hold mode)."""
@@ -91,11 +80,14 @@ class SoundControls:
         self.session.set_hold(bool(self.hold_var.get()))  # on: drones the selected note
 
     def set_octave(self, octave: int) -> None:
-        """The octave the computer keys play in (C4 = middle C); the piano shows it from its left."""
-        self.octave = max(OCTAVE_MIN, min(OCTAVE_MAX, int(octave)))
-        self.session.set_octave(self.octave)
-        self.octave_label.configure(text=f"octave {self.octave}")
-        self.piano.set_low(12 * self.octave)
+        """The octave the computer keys play in (C4 = middle C), kept by the session (clamped to 1..7)."""
+        self.session.set_octave(int(octave))
+        self._show_octave(self.session.octave)
+
+    def _show_octave(self, octave: int) -> None:
+        """The octave's label, and the piano from that octave's C at its left."""
+        self.octave_label.configure(text=f"octave {octave}")
+        self.piano.set_low(12 * octave)
 
     def _piano_down(self, midi: int) -> None:
         self.note_var.set(int(midi) % 12)
@@ -118,8 +110,9 @@ class SoundControls:
     def _phase_changed(self) -> None:
         self.session.set_method(self.phase_var.get())
 
-    def _sync_from_session(self) -> None:
-        """Show what changed in the session since the last look (MIDI, OSC): sliders, volume, method, hold, note."""
+    def show_session(self) -> None:
+        """Show what changed in the session since the last look (the window's own pad and presets, MIDI, OSC):
+        sliders, volume, method, hold, note, octave."""
         st = self.session.state()
         self._session_seen = st.revision
         z = np.asarray(st.z, dtype=np.float64)
@@ -135,6 +128,8 @@ class SoundControls:
         for var, value in ((self.phase_var, st.method), (self.hold_var, st.hold), (self.note_var, st.note)):
             if var.get() != value:
                 var.set(value)
+        if self.octave_label.cget("text") != f"octave {st.octave}":
+            self._show_octave(st.octave)
 
     def _learn_clicked(self, event) -> str | None:
         """Right-click on a slider or the volume: arm MIDI learn for it (again: cancel)."""
@@ -176,7 +171,7 @@ class SoundControls:
                 self._keys_down[key] = self.note_down(NOTE_OF_KEY[key])
             return "break"
         if key in ("z", "x"):
-            self.set_octave(self.octave + (1 if key == "x" else -1))
+            self.set_octave(self.session.octave + (1 if key == "x" else -1))
             return "break"
         return None
 

@@ -35,7 +35,7 @@ SLIDER_LENGTH = 190
 class WindowLayout:
     """Mixin of :class:`manne.gui.window.SynthWindow`: builds and rebuilds its widgets.
 
-    Uses the window's ``root``, ``ae``, ``z``, ``audio``, ``playing``, ``octave``, the Tk variables
+    Uses the window's ``root``, ``ae``, ``z``, ``audio``, ``playing``, ``session`` (its octave), the Tk variables
     (``note_var``, ``volume_var``, ``phase_var``, ``hold_var``, ``seconds_var``, ``status_var``,
     ``message_var``, ``pad_x_var``, ``pad_y_var``, ``pad_map_var``) and ``_audio_error_full``. Sets
     ``play_button``, ``record_button``, ``render_button``, ``seconds_box``, ``meter``,
@@ -154,15 +154,15 @@ class WindowLayout:
         keys.grid(row=2, column=0, columnspan=3, sticky="ew", pady=(10, 0))
         keys.columnconfigure(0, weight=1)
         self.piano = PianoKeyboard(keys, on_press=self._piano_down, on_release=self._piano_up,
-                                   low=12 * self.octave, octaves=3, width=900, height=100)
+                                   low=12 * self.session.octave, octaves=3, width=900, height=100)
         self.piano.canvas.grid(row=0, column=0, sticky="ew")
 
         ctl = ttk.Frame(outer)
         ctl.grid(row=3, column=0, columnspan=3, sticky="ew", pady=(8, 0))
-        ttk.Button(ctl, text="◀", width=2, command=lambda: self.set_octave(self.octave - 1), takefocus=False).pack(side="left")
-        self.octave_label = ttk.Label(ctl, text=f"octave {self.octave}", width=9, anchor="center", style="Value.TLabel")
+        ttk.Button(ctl, text="◀", width=2, command=lambda: self.set_octave(self.session.octave - 1), takefocus=False).pack(side="left")
+        self.octave_label = ttk.Label(ctl, text=f"octave {self.session.octave}", width=9, anchor="center", style="Value.TLabel")
         self.octave_label.pack(side="left", padx=2)
-        ttk.Button(ctl, text="▶", width=2, command=lambda: self.set_octave(self.octave + 1), takefocus=False).pack(side="left")
+        ttk.Button(ctl, text="▶", width=2, command=lambda: self.set_octave(self.session.octave + 1), takefocus=False).pack(side="left")
         ttk.Checkbutton(ctl, text="Hold", variable=self.hold_var, command=self._hold_changed,
                         takefocus=False).pack(side="left", padx=(16, 2))
         ttk.Label(ctl, text="Sound", style="Hint.TLabel").pack(side="left", padx=(16, 4))

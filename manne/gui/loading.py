@@ -83,7 +83,7 @@ class ModelsAndPresets:
         lo, hi = np.asarray(ae.latent_range, dtype=np.float64)
         self.z = (lo + hi) / 2
         self._load_model_widgets()
-        self.z = self.session.set_z(self.z)
+        self.z = self.session.move_sliders(self.z)
         if self.hold_var.get():
             self.session.select_note(int(self.note_var.get()))  # the drone, on the new model
         for button in (self.play_button, self.record_button):
@@ -113,7 +113,7 @@ class ModelsAndPresets:
             If the preset has another number of latent values than the model.
         """
         self.session.apply_preset(preset)
-        self._sync_from_session()
+        self.show_session()
 
     def save_preset_dialog(self) -> None:
         """Ask for a file name and save :meth:`current_preset` there."""

@@ -25,7 +25,7 @@ class RecordingMatch:
     """Mixin of :class:`manne.gui.window.SynthWindow`: match the sliders to a recording.
 
     Uses the window's ``root``, ``ae``, ``message_var``, ``match_button``, ``closed`` and
-    :meth:`SoundControls.set_z`; sets ``matching`` (the worker thread, or None).
+    the session and :meth:`SoundControls.show_session`; sets ``matching`` (the worker thread, or None).
     """
 
     matching: threading.Thread | None = None
@@ -85,6 +85,7 @@ class RecordingMatch:
         else:
             from manne.synth.pitch import note_name
 
-            self.set_z(result.z)
+            self.session.move_sliders(result.z)  # clipped to the range; the synth follows
+            self.show_session()
             n = len(result.notes)
             self.message_var.set(f"Sliders set to {path.name} ({n} note{'s' * (n != 1)}, median {note_name(result.midi)})")

@@ -75,7 +75,7 @@ class Rendering:
 
         engine = self._new_engine(self.ae)
         engine.set_hold(True)  # the selected note, held for the whole render
-        engine.note_on(self.midi_note(int(self.note_var.get())), 100)
+        engine.note_on(self.session.midi_note(int(self.note_var.get())), 100)
         sr = self.ae.analysis.sr
         path = Path(path)
 

@@ -97,7 +97,7 @@ class StatusLine:
         self.meter.update(*(self.engine.tap.levels() if self.playing else (-120.0, -120.0)))
         self.piano.show_held(v.note for v in self.engine.bank.held())
         if self.session.revision != self._session_seen:  # MIDI or OSC moved something
-            self._sync_from_session()
+            self.show_session()
         self._update_pad_map()
         if self._render_result is not None:
             self._render_done()

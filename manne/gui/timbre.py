@@ -37,7 +37,7 @@ class TimbrePad:
     """Mixin of :class:`manne.gui.window.SynthWindow`: the XY pad and its plane.
 
     Uses the window's ``ae``, ``model_dir``, ``z``, ``pad``, ``pad_x_var``, ``pad_y_var``,
-    ``pad_map_var``, ``note_var`` and :meth:`SoundControls.set_z`; sets ``plane``.
+    ``pad_map_var``, ``note_var``, the session and :meth:`SoundControls.show_session`; sets ``plane``.
     """
 
     def _load_pad(self) -> None:
@@ -119,4 +119,5 @@ class TimbrePad:
         self.pad.set_position(u, v)
 
     def _pad_moved(self, u: float, v: float) -> None:
-        self.set_z(self.plane.z(u, v, self.z))
+        self.session.move_sliders(self.plane.z(u, v, self.z))  # clipped to the range; the synth follows
+        self.show_session()

@@ -7,8 +7,8 @@ Tk runs in the main thread, and only there. The audio callback runs in PyAudio's
 touches the engine only. Neither side ever waits for the other:
 
 - GUI -> engine: each control calls a method of the window's session (:mod:`manne.control.session`:
-  ``note_on``, ``set_z_at``, ``set_volume``, ``set_method``...) from its own command callback, at
-  once; the session calls the engine's setter, which queues the event or swaps in a new parameter
+  ``press``, ``move_slider``, ``set_octave``, ``set_volume``, ``set_method``...) from its own command callback,
+  at once; the session calls the engine's setter (a slider: ``Synth.set_z``), which queues the event or swaps in a new parameter
   snapshot that the callback picks up at its next block; it never waits for the audio thread.
 - MIDI and OSC (``manne synth --midi/--osc``) call the same session from their own threads; the
   window's poll sees ``session.revision`` change and moves its widgets to ``session.state()``.
@@ -123,7 +123,6 @@ class SynthWindow(WindowLayout, SoundControls, TimbrePad, Transport, Rendering, 
         self.volume_var = tk.DoubleVar(root, value=preset.volume if preset else float(params.volume))
         self.phase_var = tk.StringVar(root, value=preset.phase if preset else engine.method)
         self.hold_var = tk.BooleanVar(root, value=engine.hold)
-        self.octave = 4
         self._keys_down: dict[str, int] = {}  # computer key -> the MIDI note it started
         self._pending_release: dict[str, str] = {}  # computer key -> the after() id of its deferred release
         self.seconds_var = tk.StringVar(root, value="5")
@@ -133,13 +132,13 @@ class SynthWindow(WindowLayout, SoundControls, TimbrePad, Transport, Rendering, 
         self._window: np.ndarray | None = None  # the live spectrum's Hann window
         self.status_var = tk.StringVar(root)
         self.message_var = tk.StringVar(root)
-        self.session = session or Session(engine, model_dir=model_dir, note=self.note_var.get(), octave=self.octave)
+        self.session = session or Session(engine, model_dir=model_dir, note=self.note_var.get())
         self._session_seen = -1
 
         self._style()
         self._build()
         self._load_model_widgets()
-        self.z = self.session.set_z(self.z)
+        self.z = self.session.move_sliders(self.z)
         self.session.set_volume(self.volume_var.get())
         self.session.set_method(self.phase_var.get())
         if preset is not None and preset.midi:

@@ -49,11 +49,13 @@ class Examples:
             self.S_pitch = np.asarray(self.S_note, dtype=np.float32) + 60.0
 
     @classmethod
-    def from_corpus(cls, ae, corpus, *, frames: int = 8, max_codes: int = 20000, seed: int = 0) -> "Examples":
+    def from_corpus(cls, ae, corpus, *, frames: int = 8, max_codes: int = 20000, seed: int = 0,
+                    codes: np.ndarray | None = None) -> "Examples":
         """Codes of the training frames (at most ``max_codes``, a seeded subsample) and ``frames``
-        held-out frames (from the test split, else val, else train) of ``corpus`` under model ``ae``."""
+        held-out frames (from the test split, else val, else train) of ``corpus`` under model ``ae``.
+        ``codes``, shape (n_frames, latent): ``ae.encode`` of every frame, where the caller has them already."""
         idx = corpus.indices("train")
-        z = ae.encode(corpus.S[idx], corpus.pitch[idx], corpus.clip[idx])
+        z = ae.encode(corpus.S[idx], corpus.pitch[idx], corpus.clip[idx]) if codes is None else codes[idx]
         if len(idx) > max_codes:
             keep = np.sort(np.random.default_rng(seed).choice(len(idx), max_codes, replace=False))
             z, idx = z[keep], idx[keep]

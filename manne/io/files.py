@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 from manne.errors import ManneError, OutputExistsError
 
-__all__ = ["atomic_path", "temporary_beside", "check_room", "check_new", "check_writable", "interrupts_deferred", "stale_temporaries", "remove_stale_temporaries",
+__all__ = ["atomic_path", "temporary_beside", "renamed", "check_room", "check_new", "check_writable", "interrupts_deferred", "stale_temporaries", "remove_stale_temporaries",
            "read_json", "write_json", "read_csv_rows", "mute_stderr"]
 
 
@@ -108,13 +108,29 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def _named(exc: OSError, path: Path, tmp: Path) -> OSError:
-    """``exc`` re-aimed at ``path`` when it names the temporary file (or nothing): users know the output."""
-    if exc.filename not in (None, str(tmp)) and not str(exc.filename).startswith(str(tmp)):
+def renamed(exc: OSError, temporary: str | os.PathLike, path: str | os.PathLike) -> OSError:
+    """``exc`` naming ``path`` where it names the ``temporary`` that stands for it: users know the output.
+
+    An error naming the temporary file or folder itself, the temporary with a suffix a library added
+    (``.npz``), or nothing, names ``path``; one naming a file inside a temporary folder names that file
+    inside ``path``. Any other error (and one without an errno) is returned as it is.
+    """
+    name = exc.filename
+    if exc.errno is None or not isinstance(name, (str, bytes, os.PathLike, type(None))):
         return exc
-    if exc.errno is None:
+    if name is None:
+        target = str(path)
+    else:
+        tmp, name = os.path.realpath(temporary), os.path.realpath(os.fsdecode(name))
+        if name.startswith(tmp + os.sep):
+            target = os.path.join(path, os.path.relpath(name, tmp))
+        elif name.startswith(tmp):
+            target = str(path)
+        else:
+            return exc
+    if target == exc.filename:
         return exc
-    return type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
+    return type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), target)
 
 
 @contextmanager
@@ -183,7 +199,7 @@ def atomic_path(path: str | os.PathLike, *, force: bool = False) -> Iterator[Pat
             yield tmp_path
         os.replace(tmp_path, path)
     except OSError as exc:
-        raise _named(exc, path, tmp_path) from exc
+        raise renamed(exc, tmp_path, path) from exc
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

@@ -1,10 +1,11 @@
-"""The musician's own settings, kept between sessions: where recordings and renders go.
+"""The musician's own settings, kept between sessions: where recordings and renders go, and the model played by default.
 
 One small JSON file in the user's configuration folder (``$XDG_CONFIG_HOME/manne/settings.json``,
 else ``~/.config/manne/settings.json``; ``MANNE_CONFIG`` overrides the whole path). Recordings and
 renders default to ``~/Music/manne`` (``~/manne`` where there is no ``~/Music``), never into the
 folder the program was started from. A damaged or unreadable settings file is ignored (the
 defaults apply) and replaced at the next save: settings are a convenience, never a reason to fail.
+The model a command plays when none is named is :data:`DEFAULT_MODEL` (:func:`default_model_dir`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,21 @@ from pathlib import Path
 from manne.io.files import write_json
 
 __all__ = ["settings_path", "default_output_folder", "load_settings", "save_settings", "output_folder",
-           "remember_output_folder"]
+           "remember_output_folder", "DEFAULT_MODEL", "default_model_dir"]
+
+DEFAULT_MODEL = Path("trained") / "default"  # the bundled model, relative to the repository or the current folder
+
+
+def default_model_dir() -> Path:
+    """:data:`DEFAULT_MODEL` beside the package (a source checkout), else in the current folder.
+
+    Returns
+    -------
+    Path, which may not exist (the commands say so in one line)
+    """
+    repo = Path(__file__).resolve().parents[2] / DEFAULT_MODEL  # manne/io/settings.py -> the checkout
+    here = Path.cwd() / DEFAULT_MODEL
+    return repo if repo.is_dir() or not here.is_dir() else here
 
 
 def settings_path() -> Path:

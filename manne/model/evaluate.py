@@ -36,10 +36,14 @@ def evaluate(ae: Autoencoder, corpus: Corpus) -> dict:
     return res
 
 
-def latent_range(ae: Autoencoder, corpus: Corpus, idx: np.ndarray) -> list[list[float]]:
+def latent_range(ae: Autoencoder, corpus: Corpus, idx: np.ndarray, *, codes: np.ndarray | None = None) -> list[list[float]]:
     """Slider bounds, shape (2, latent): ``[0, 1]`` for a sigmoid bottleneck, else the range of the
-    codes of frames ``idx``."""
+    codes of frames ``idx``.
+
+    ``codes`` are ``ae.encode`` of every frame of ``corpus``, shape (n_frames, latent), where the
+    caller has them already (training encodes its corpus once for this, the examples and the landmarks).
+    """
     if ae.config.bottleneck == "sigmoid" and not ae.config.vae:
         return default_latent_range(ae.latent)
-    z = ae.encode(corpus.S[idx], corpus.pitch[idx], corpus.clip[idx])
+    z = ae.encode(corpus.S[idx], corpus.pitch[idx], corpus.clip[idx]) if codes is None else codes[idx]
     return [z.min(axis=0).tolist(), z.max(axis=0).tolist()]

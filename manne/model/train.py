@@ -27,7 +27,7 @@ import numpy as np
 from manne.corpus import Corpus
 from manne.errors import ModelError, ParameterError
 from manne.inspect.examples import Examples
-from manne.io.files import remove_stale_temporaries, temporary_beside
+from manne.io.files import remove_stale_temporaries, renamed, temporary_beside
 from manne.model import checkpoint, modeldir
 from manne.model.config import ModelConfig, TrainConfig, from_dict
 from manne.model.dataset import batches, model_inputs
@@ -191,23 +191,11 @@ def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg
         if replacing and moved.is_dir() and not ckpt.exists():  # not committed: the new run stays resumable
             os.replace(moved, ckpt)
         if isinstance(exc, OSError):
-            raise _renamed(exc, stage, out) from exc
+            raise renamed(exc, stage, out) from exc
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return metrics
-
-
-def _renamed(exc: OSError, temporary: Path, out: Path) -> OSError:
-    """``exc`` naming the file in ``out`` that the file in the ``temporary`` folder stood for."""
-    name = exc.filename
-    if exc.errno is None or not name or temporary == out:
-        return exc
-    try:
-        rel = Path(name).resolve().relative_to(temporary.resolve())
-    except ValueError:
-        return exc
-    return type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), str(out / rel))
 
 
 def _restore_best(autoencoder, ckpt: Path, *, optimizer: bool = False) -> None:
@@ -280,17 +268,18 @@ def _finish(autoencoder, corpus: Corpus, out: Path, info: dict, history: list[di
     stored = [[(W.astype(weights_dtype).astype(np.float32), b.astype(weights_dtype).astype(np.float32)) for W, b in part]
               for part in (encoder, decoder)]
     ae = Autoencoder.from_layers(model_cfg, corpus.analysis, *stored, info)
-    info["latent_range"] = latent_range(ae, corpus, corpus.indices("train"))
+    codes = ae.encode(corpus.S, corpus.pitch, corpus.clip)  # once, for the sliders' range, the examples and the landmarks
+    info["latent_range"] = latent_range(ae, corpus, corpus.indices("train"), codes=codes)
     ae.latent_range = np.asarray(info["latent_range"], dtype=np.float32)
     write_weights(out / "weights.npz", encoder, decoder, dtype=weights_dtype)
     modeldir.write_config(out / "config.json", info)
     from manne.model.callbacks import save_keras
 
     save_keras(autoencoder, out / "model.keras")
-    Examples.from_corpus(ae, corpus).save(out / "examples.npz")
+    Examples.from_corpus(ae, corpus, codes=codes).save(out / "examples.npz")
     from manne.timbre import landmarks  # where each recording sits: the map, morphs and the XY pad
 
-    landmarks.write(out, landmarks.compute(ae, corpus), latent=ae.latent)
+    landmarks.write(out, landmarks.compute(ae, corpus, codes=codes), latent=ae.latent)
     metrics = evaluate(ae, corpus)
     seconds = info["training_seconds"]
     metrics.update({

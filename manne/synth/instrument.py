@@ -36,7 +36,6 @@ NumPy only.
 from __future__ import annotations
 
 import math
-import time
 from collections import deque
 from typing import Sequence
 
@@ -45,6 +44,7 @@ import numpy as np
 from manne.errors import ParameterError
 from manne.model.decoder import Decoder
 from manne.synth.blas import limit_blas_threads
+from manne.synth.callback import PA_OUTPUT_UNDERFLOW, GuardedCallbacks
 from manne.synth.controls import (BEND_SEMITONES, BLOCK_MAX, BLOCK_MIN, METHODS, NOTE_MAX, NOTE_MIN, Controls,
                                   ControlSide)
 from manne.synth.envelope import ADSR, FAST_RELEASE_S
@@ -69,8 +69,6 @@ REGISTER_REACH = 7  # semitones past the trained pitches that a register-aware m
 NOISE_MAX_DB = -35.0  # the loudest bin between partials, relative to the strongest partial (real notes: -42 to -51)
 NOISE_MAX = 10.0 ** (NOISE_MAX_DB / 20.0)
 TARGET_DBFS = -6.0  # RMS of a note of four full-scale harmonics at velocity 127 and volume 1 (a note at velocity 100 plays near -19 dBFS RMS)
-PA_CONTINUE = 0  # PortAudio's callback return and status flags (pyaudio.paContinue, paInputOverflow, ...)
-PA_INPUT_OVERFLOW, PA_OUTPUT_UNDERFLOW = 0x2, 0x4
 
 
 def nearest_present(present: Sequence[int]) -> np.ndarray:
@@ -92,7 +90,7 @@ def velocity_gain(velocity: int) -> float:
     return (velocity / 127.0) ** 2
 
 
-class Synth(ControlSide):
+class Synth(ControlSide, GuardedCallbacks):
     """Polyphonic synthesis from a trained model.
 
     Parameters
@@ -204,25 +202,20 @@ class Synth(ControlSide):
         self._fifo_pos = 0
 
     def callback(self, in_data, frame_count: int, time_info, status: int):
-        """PyAudio stream callback: ``frame_count`` float32 samples as bytes, and paContinue. Never raises."""
-        t0 = time.perf_counter()
+        """PyAudio stream callback: ``frame_count`` float32 samples as bytes, and paContinue. Never raises
+        (:meth:`~manne.synth.callback.GuardedCallbacks.guarded`)."""
         if status & PA_OUTPUT_UNDERFLOW:
             if self.playing and self._fade > 0:  # a gap in the sound: a dropout (not in a pause's silence)
                 self.underruns += 1
             else:  # a gap in silence (a stream's start): nothing to hear
                 self.quiet_underruns += 1
-        try:
-            y = self.process(frame_count)
-            self._recorder.add(y)
-            self.tap.add(y)
-            data = y.tobytes()
-        except Exception as exc:  # noqa: BLE001 - the audio thread must survive anything
-            self.underruns += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            data = bytes(4 * frame_count)
-        load = (time.perf_counter() - t0) * self.sr / max(1, frame_count)
-        self.cpu_load += 0.2 * (load - self.cpu_load)
-        return data, PA_CONTINUE
+        return self.guarded(frame_count, self._play, frame_count)
+
+    def _play(self, frame_count: int) -> bytes:
+        y = self.process(frame_count)
+        self._recorder.add(y)
+        self.tap.add(y)
+        return y.tobytes()
 
     def process(self, n: int) -> np.ndarray:
         """The next ``n`` samples; any sequence of sizes concatenates to the same signal.

@@ -1,6 +1,6 @@
 """What the instrument actually played, for the window's level meter and live spectrum.
 
-The audio callback copies each block it returns into a ring buffer made once (no allocation, no
+The audio callback copies each block it returns into a ring buffer (:mod:`manne.synth.ring`) made once (no allocation, no
 lock); the window reads the last samples from Tk's thread. A read that races a write may mix two
 blocks' worth of samples at one edge: harmless for a meter or a spectrum, which is all this is for.
 """
@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from manne.synth.ring import Ring
+
 __all__ = ["OutputTap", "TAP_SIZE"]
 
 TAP_SIZE = 8192  # samples kept: 186 ms at 44.1 kHz, more than one 4096-point spectrum
 
 
 class OutputTap:
-    """A ring buffer of the last :data:`TAP_SIZE` output samples.
+    """The last :data:`TAP_SIZE` output samples, in a :class:`~manne.synth.ring.Ring`.
 
     Attributes
     ----------
@@ -23,28 +25,22 @@ class OutputTap:
     """
 
     def __init__(self, size: int = TAP_SIZE):
-        self._ring = np.zeros(int(size), dtype=np.float32)
+        self._ring = Ring(size)
         self.written = 0
 
     def add(self, y: np.ndarray) -> None:
         """Append ``y`` (n,) float32 (audio thread: two slice copies at most)."""
-        n, size = len(y), len(self._ring)
+        n, size = len(y), self._ring.size
         if n > size:  # only the last ``size`` samples stay: write them where they would have landed
             self.written += n - size
-            y, n = y[-size:], size
-        i = self.written % size
-        first = min(n, size - i)
-        self._ring[i : i + first] = y[:first]
-        self._ring[: n - first] = y[first:]
-        self.written += n
+            y = y[-size:]
+        self._ring.write(self.written, y)
+        self.written += len(y)
 
     def recent(self, n: int) -> np.ndarray:
         """A copy of the last ``n`` samples, oldest first; shape (n,), float32 (zeros before the start)."""
-        size = len(self._ring)
-        n = min(int(n), size)
-        end = self.written % size
-        idx = (np.arange(end - n, end)) % size
-        return self._ring[idx]
+        n = min(int(n), self._ring.size)
+        return self._ring.read(self.written - n, np.empty(n, dtype=np.float32))
 
     def levels(self, n: int = 2048) -> tuple[float, float]:
         """Peak and RMS of the last ``n`` samples, in dBFS (-120 for silence)."""

@@ -28,7 +28,6 @@ equal to :func:`manne.corpus.analysis.chroma_filter`).
 from __future__ import annotations
 
 import math
-import time
 from typing import Sequence
 
 import numpy as np
@@ -39,8 +38,9 @@ from manne.model.decoder import Decoder
 from manne.model.encoder import PreparedEncoder
 from manne.stft import chroma_filterbank
 from manne.synth.blas import limit_blas_threads
-from manne.synth.instrument import PA_CONTINUE, PA_INPUT_OVERFLOW, PA_OUTPUT_UNDERFLOW
+from manne.synth.callback import PA_INPUT_OVERFLOW, PA_OUTPUT_UNDERFLOW, GuardedCallbacks
 from manne.synth.pitch import Partials
+from manne.synth.ring import Ring
 
 __all__ = ["LiveTransfer", "gate_level", "delay"]
 
@@ -56,7 +56,7 @@ def delay(n_fft: int, hop_length: int, block: int | None) -> int:
     return n_fft - (math.gcd(int(block), int(hop_length)) if block else 1)
 
 
-class LiveTransfer:
+class LiveTransfer(GuardedCallbacks):
     """Timbre transfer of a live input, hop by hop (see the module docstring).
 
     Parameters
@@ -133,7 +133,7 @@ class LiveTransfer:
         # two streams: the output starts once a hop and a buffer wait beyond its request (see :meth:`pull`)
         self.prime = H + (self.block or H)
         size = 1 << int(math.ceil(math.log2(2 * (N + H + (self.block or N)) + 1)))
-        self._out = np.zeros(size, dtype=np.float32)  # ring of finished output samples
+        self._out = Ring(size)  # finished output samples, at absolute positions _r (read) .. _w (written)
         self.underruns = 0
         self.overflows = 0
         self.skips = 0
@@ -158,7 +158,7 @@ class LiveTransfer:
         self._x[:] = 0.0
         self._ola[:] = 0.0
         self._fill = 0  # input samples of the current hop
-        self._out[:] = 0.0
+        self._out.clear()
         # ``delay - (n_fft - hop)`` zeros come first; the first hop's segment covers samples before the start
         self._w = self.delay - (self.n_fft - self.hop_length)  # write position in the ring (absolute)
         self._r = 0  # read position (absolute)
@@ -171,49 +171,34 @@ class LiveTransfer:
         self.passed = 0
 
     def callback(self, in_data, frame_count: int, time_info, status: int):
-        """PyAudio duplex stream callback: ``frame_count`` float32 input samples in, as many out. Never raises."""
-        t0 = time.perf_counter()
+        """PyAudio duplex stream callback: ``frame_count`` float32 input samples in, as many out. Never raises
+        (:meth:`~manne.synth.callback.GuardedCallbacks.guarded`, as the two below)."""
         if status & (PA_INPUT_OVERFLOW | PA_OUTPUT_UNDERFLOW):
             self.underruns += 1
-        try:
-            x = np.frombuffer(in_data, dtype=np.float32) if in_data else np.zeros(frame_count, dtype=np.float32)
-            data = self.process(x[:frame_count]).tobytes()
-        except Exception as exc:  # noqa: BLE001 - the audio thread must survive anything
-            self.underruns += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            data = bytes(4 * frame_count)
-        self._load(t0, frame_count)
-        return data, PA_CONTINUE
+        return self.guarded(frame_count, self._duplex, in_data, frame_count)
+
+    def _duplex(self, in_data, frame_count: int) -> bytes:
+        x = np.frombuffer(in_data, dtype=np.float32) if in_data else np.zeros(frame_count, dtype=np.float32)
+        return self.process(x[:frame_count]).tobytes()
 
     def input_callback(self, in_data, frame_count: int, time_info, status: int):
         """PyAudio input stream callback (two streams, :class:`manne.synth.duplex.AudioInOut`): transform the
-        input; :meth:`output_callback` plays the result. Never raises."""
-        t0 = time.perf_counter()
+        input; :meth:`output_callback` plays the result."""
         if status & PA_INPUT_OVERFLOW:
             self.underruns += 1
-        try:
-            self.push(np.frombuffer(in_data, dtype=np.float32)[:frame_count])
-        except Exception as exc:  # noqa: BLE001
-            self.underruns += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
-        self._load(t0, frame_count)
-        return None, PA_CONTINUE
+        return self.guarded(frame_count, self._take, in_data, frame_count, silence=False)
+
+    def _take(self, in_data, frame_count: int) -> None:
+        self.push(np.frombuffer(in_data, dtype=np.float32)[:frame_count])
 
     def output_callback(self, in_data, frame_count: int, time_info, status: int):
-        """PyAudio output stream callback (two streams): the finished samples, once ``prime`` of them wait. Never raises."""
+        """PyAudio output stream callback (two streams): the finished samples, once ``prime`` of them wait."""
         if status & PA_OUTPUT_UNDERFLOW:
             self.underruns += 1
-        try:
-            data = self.pull(frame_count, prime=self.prime).tobytes()
-        except Exception as exc:  # noqa: BLE001
-            self.underruns += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            data = bytes(4 * frame_count)
-        return data, PA_CONTINUE
+        return self.guarded(frame_count, self._finished, frame_count, load=False)  # the input's callback does the work
 
-    def _load(self, t0: float, frame_count: int) -> None:
-        load = (time.perf_counter() - t0) * self.sr / max(1, frame_count)
-        self.cpu_load += 0.2 * (load - self.cpu_load)
+    def _finished(self, frame_count: int) -> bytes:
+        return self.pull(frame_count, prime=self.prime).tobytes()
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Take ``len(x)`` input samples and return as many output samples, ``delay`` samples behind.
@@ -281,11 +266,7 @@ class LiveTransfer:
         if have < n:
             self.underruns += 1
             self._primed = False
-        size = len(self._out)
-        i = self._r % size
-        first = min(have, size - i)
-        y[:first] = self._out[i : i + first]
-        y[first:have] = self._out[: have - first]
+        self._out.read(self._r, y[:have])
         self._r += have
         return y
 
@@ -331,14 +312,10 @@ class LiveTransfer:
         self._ola += y
         seg = self._ola[:H]
         seg *= self._inv_env
-        size = len(self._out)
-        if self._w + H - self._r > size:  # the output has stopped taking samples: drop these, keep the unread
+        if self._w + H - self._r > self._out.size:  # the output has stopped taking samples: drop these, keep the unread
             self.overflows += 1
         else:
-            i = self._w % size
-            first = min(H, size - i)
-            self._out[i : i + first] = seg[:first]
-            self._out[: H - first] = seg[first:]
+            self._out.write(self._w, seg)
             self._w += H
         self._ola[: N - H] = self._ola[H:]
         self._ola[N - H :] = 0.0

@@ -66,20 +66,23 @@ def _names(sources: list[str]) -> tuple[list[str], list[list[str]]]:
     return names, folders
 
 
-def compute(ae, corpus, *, batch: int = 4096) -> list[Landmark]:
+def compute(ae, corpus, *, batch: int = 4096, codes: np.ndarray | None = None) -> list[Landmark]:
     """Landmarks of every source file and folder of ``corpus`` under model ``ae``.
 
     Parameters
     ----------
     ae : Autoencoder (NumPy forward pass)
     corpus : Corpus, analysed as the model's corpus was (every split is used)
+    codes : np.ndarray, shape (n_frames, latent), optional
+        ``ae.encode`` of every frame of ``corpus``, where the caller has them already (training)
 
     Returns
     -------
     list of Landmark, folders first (by name), then files (by name); sources without frames are left out
     """
     ae.check_analysis(corpus.analysis)
-    z = ae.encode(corpus.S, corpus.pitch, corpus.clip, batch=batch).astype(np.float64)  # (n_frames, latent)
+    z = ae.encode(corpus.S, corpus.pitch, corpus.clip, batch=batch) if codes is None else codes
+    z = np.asarray(z, dtype=np.float64)  # (n_frames, latent)
     source = np.asarray(corpus.clip_source)[corpus.clip]  # (n_frames,) source index of each frame
     names, folders = _names(list(corpus.sources))
     members: dict[tuple[str, str], list[int]] = {}
