@@ -37,17 +37,18 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Sequence
 
 import numpy as np
 
 from manne.errors import ParameterError
 from manne.model.decoder import Decoder
+from manne.synth.between import NOISE_MAX, Between
 from manne.synth.blas import limit_blas_threads
 from manne.synth.callback import PA_OUTPUT_UNDERFLOW, GuardedCallbacks
 from manne.synth.controls import (BEND_SEMITONES, BLOCK_MAX, BLOCK_MIN, METHODS, NOTE_MAX, NOTE_MIN, Controls,
                                   ControlSide)
 from manne.synth.envelope import ADSR, FAST_RELEASE_S
+from manne.synth.keys import decode_key, nearest_present
 from manne.synth.limiter import soft_limit
 from manne.synth.limits import BLOCK_DEFAULT
 from manne.synth.pitch import N_HARMONICS, Partials, midi_hz
@@ -65,24 +66,7 @@ DECODE_FMAX = 11025.0  # Hz: harmonics are read up to here (half the bins, half 
 # classes re-decoded per block while the sliders move (a new note's class is decoded at once): one keeps
 # a block's worst case to one decode (0.4 ms); a 5-class chord then takes 5 blocks (15 ms) to follow a slider
 MAX_DECODES = 1
-REGISTER_REACH = 7  # semitones past the trained pitches that a register-aware model decodes as they are
-NOISE_MAX_DB = -35.0  # the loudest bin between partials, relative to the strongest partial (real notes: -42 to -51)
-NOISE_MAX = 10.0 ** (NOISE_MAX_DB / 20.0)
 TARGET_DBFS = -6.0  # RMS of a note of four full-scale harmonics at velocity 127 and volume 1 (a note at velocity 100 plays near -19 dBFS RMS)
-
-
-def nearest_present(present: Sequence[int]) -> np.ndarray:
-    """For each pitch class 0-11, the nearest class in ``present`` (circular distance, lower on a tie).
-
-    Returns
-    -------
-    classes : np.ndarray, shape (12,), int
-    """
-    present = sorted(set(int(c) for c in present)) or list(range(12))
-    out = np.empty(12, dtype=np.int64)
-    for c in range(12):
-        out[c] = min(present, key=lambda p: (min((c - p) % 12, (p - c) % 12), p))
-    return out
 
 
 def velocity_gain(velocity: int) -> float:
@@ -151,18 +135,10 @@ class Synth(ControlSide, GuardedCallbacks):
         self._decoder = Decoder.of(ae, cols=np.arange(min(self._partials.n_bins, a.n_bins)))
         self._tables = Wavetables(N_HARMONICS, sr=self.sr, seed=seed)
         self.bank = VoiceBank(polyphony, adsr=self.adsr, sr=self.sr)
-        # the noise between the partials: one random-phase frame per hop for all voices (their powers add)
+        # the noise between the partials (manne.synth.between)
         self.noise = self.by_register if noise is None else bool(noise)
-        # frames of half the analysis window, hopping by half of theirs (a quarter of the cost per sample of
-        # the analysis window's frames; the gaps between partials are still several bins wide)
-        n_noise = a.n_fft // 2
-        hop = max(self.block, (n_noise // 2) // self.block * self.block)
-        self._noise_ola = OverlapAdd(n_fft=n_noise, hop_length=hop, sr=self.sr, seed=seed + 1)
-        self._noise_hz = np.arange(int(DECODE_FMAX * n_noise / self.sr) + 1) * (self.sr / n_noise)  # the bins it fills
-        self._noise_centres = self._partials.noise_centres()
-        # a decoded bin of level 1 holds the noise power that a partial of amplitude 1's peak bin would, in
-        # the analysis window (a partial's peak is n_fft / 4); a window half as long sees half the power per bin
-        self._noise_scale = a.n_fft / 4.0 * math.sqrt(n_noise / a.n_fft)
+        self._between = Between(sr=self.sr, n_fft=a.n_fft, block=self.block, fmax=DECODE_FMAX,
+                                centres=self._partials.noise_centres(), seed=seed + 1)
         # four full-scale harmonics have RMS sqrt(4 / 2)
         self.gain = 10.0 ** (TARGET_DBFS / 20.0) / math.sqrt(2.0)
         n1 = np.arange(1, self.block + 1, dtype=np.float64)
@@ -191,8 +167,7 @@ class Synth(ControlSide, GuardedCallbacks):
         for ola in self._olas.values():
             ola.reset()
         self._hop_out, self._hop_pos = np.zeros(0, dtype=np.float32), 0
-        self._noise_ola.reset()
-        self._noise_out, self._noise_pos = np.zeros(0, dtype=np.float32), 0
+        self._between.reset()
         self._z_dec: np.ndarray | None = None
         self._stale: dict[int, None] = {}  # classes whose amplitudes are older than the sliders
         self._vol = self._controls.volume
@@ -267,22 +242,8 @@ class Synth(ControlSide, GuardedCallbacks):
                 bank.release_all(seconds=FAST_RELEASE_S if a else None)
 
     def _key(self, note: int) -> int:
-        """What a note is decoded as: its MIDI note, moved to the nearest class the corpus holds and
-        into the trained pitch range, for a register-aware model; its nearest present class otherwise."""
-        c = note % 12
-        if not self.by_register:
-            return int(self.class_of[c])
-        d = (int(self.class_of[c]) - c + 6) % 12 - 6  # signed step to the nearest present class
-        key = note + d
-        # a few semitones past the trained pitches the register extrapolates well (a cello model trained
-        # to D#4 plays E4-A4 within 4 dB of the real notes, and 10 dB off from an octave below); farther
-        # out, the same class an octave nearer
-        lo, hi = self.pitch_range[0] - REGISTER_REACH, self.pitch_range[1] + REGISTER_REACH
-        while key < lo:
-            key += 12
-        while key > hi and key - 12 >= lo:
-            key -= 12
-        return int(key)
+        """What a note is decoded as (:func:`manne.synth.keys.decode_key`)."""
+        return decode_key(note, self.class_of, self.pitch_range if self.by_register else None)
 
     def _decode(self, z: np.ndarray) -> None:
         """Harmonic amplitudes for the sounding classes: at once for a class no voice has yet, and for
@@ -340,7 +301,7 @@ class Synth(ControlSide, GuardedCallbacks):
         if self.method == "harmonic":
             y = self._harmonic(voices, envs, ratio)
             if self.noise:
-                y += self._between(voices, envs, ratio)
+                y += self._between.block_of(voices, envs, ratio, self._noise)
         else:
             y = self._spectral(voices, envs, ratio)
         self.playing = tuple((float(midi_hz(v.note)) * ratio, v.amps * float(e[-1]))
@@ -386,28 +347,6 @@ class Synth(ControlSide, GuardedCallbacks):
             s *= env.astype(np.float32)
             y += s
         return y
-
-    def _between(self, voices: list, envs: list, ratio: float) -> np.ndarray:
-        """The noise between the voices' partials, one block of it; a new random-phase frame each hop,
-        whose magnitude in each bin is the voices' gap levels (at their own harmonics, times their
-        envelopes) added in power; (block,) float32."""
-        if self._noise_pos >= len(self._noise_out):
-            P = None
-            for v, env in zip(voices, envs):
-                levels = self._noise.get(v.pitch_class)
-                if levels is None:
-                    continue
-                f = float(midi_hz(v.note)) * ratio
-                m = np.interp(self._noise_hz / f, self._noise_centres, levels, left=0.0, right=0.0)
-                m *= float(env[-1])
-                P = m * m if P is None else P + m * m
-            if P is None:  # nothing sounds: the overlap-add still runs out its tail
-                P = np.zeros(len(self._noise_hz))
-            S = np.sqrt(P) * self._noise_scale
-            self._noise_out, self._noise_pos = self._noise_ola.gaussian_frame(S).astype(np.float32), 0
-        out = self._noise_out[self._noise_pos : self._noise_pos + self.block]
-        self._noise_pos += self.block
-        return out
 
     def _advance_phase(self, v, f: float) -> np.ndarray:
         """Phases in cycles, [0, 1), of the voice's fundamental over the next block (the frequency
