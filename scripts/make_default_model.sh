@@ -3,7 +3,7 @@
 #
 #   bash scripts/make_default_model.sh [manne train options]     # about 10 minutes on 2 CPU cores
 #
-# 1. render every key C2-C6 (0.4 s at velocity 100) for 12 General MIDI programs (piano, organ,
+# 1. render every key C2-C6 (0.4 s at velocities 60 and 100) for 12 General MIDI programs (piano, organ,
 #    guitar, viola, cello, choir, trumpet, horn, tenor sax, clarinet, flute, saw lead) -> corpora/audio/default/
 #    and three of them at velocity 70 (val/) and three at 85 (test/)
 # 2. analyse them into a corpus (pitch from pYIN), split by those folders  -> corpora/default.npz

@@ -61,12 +61,13 @@ def test_stale_temporaries_of_a_killed_render_are_removed_and_nothing_else(tiny_
     assert not stale.exists() and all(p.read_text() == "mine" for p in mine)
 
 
-def test_a_model_that_plays_full_scale_noise_is_refused(tiny_model, tiny_corpus, tmp_path, capsys):
-    """Weights within the loader's bound (so it loads) but so large that the output is clipped noise."""
+def test_a_model_that_plays_full_scale_noise_is_refused(tiny_paper_model, tiny_corpus, tmp_path, capsys):
+    """Weights within the loader's bound (so it loads) but so large that the output is clipped noise (the
+    paper's model: a register-aware one's fourth power overflows, and is refused as NaN or Inf)."""
     d = tmp_path / "loud"
     d.mkdir()
     for name in REQUIRED_FILES:
-        shutil.copy(tiny_model / name, d / name)
+        shutil.copy(tiny_paper_model / name, d / name)
     with np.load(d / "weights.npz") as z:
         arrays = {k: (np.full_like(v, WEIGHT_MAX * 0.9) if k.startswith("decoder") else v) for k, v in z.items()}
     np.savez(d / "weights.npz", **arrays)

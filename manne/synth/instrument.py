@@ -274,10 +274,11 @@ class Synth(ControlSide, GuardedCallbacks):
         for c, row, f in zip(need, S, f0):
             self._amps.pop(c, None)
             amps = self._partials.amplitudes(row, float(f))
-            # the corpus's frames each peak at 1, so a decoded spectrum should too: its strongest partial is
-            # played at 1 (a code far from the recordings can decode a quiet spectrum; velocity sets the level)
+            # the corpus's frames each peak at 1, so a decoded spectrum should too: a quieter one (a code far
+            # from the recordings) is lifted so that its strongest partial plays at 1; velocity sets the level
             peak = float(amps.max())
-            scale = 1.0 / peak if peak > 1e-6 else 0.0
+            # (a louder one plays as decoded: a damaged model's full-scale output is refused by render's checks)
+            scale = 1.0 / peak if 1e-6 < peak < 1.0 else 1.0 if peak >= 1.0 else 0.0
             self._amps[c] = amps * np.float32(scale)
             # real sustained notes hold -42 to -51 dB per bin between their partials; a code far from any
             # recording may decode more, which over a thousand bins would bury the pitch: at most

@@ -6,7 +6,7 @@ file on channel 0 (never the percussion channel 9) and renders it with the ``flu
 binary to a 16-bit mono WAV. :func:`~tools.soundfont.fluid.render_corpus` renders the stock corpora:
 
 ``"default"``
-    The bundled model's: every key C2-C6 (0.4 s notes at velocity 100) for the programs of
+    The bundled model's: every key C2-C6 (0.4 s notes at velocities 60 and 100) for the programs of
     :data:`~tools.soundfont.notes.DEFAULT_PROGRAMS` in ``train/``; three of them at velocity 70 in ``val/`` and three at
     85 in ``test/`` (a dynamic the model never heard, not an instrument).
 ``"synth5"``

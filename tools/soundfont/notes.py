@@ -203,11 +203,11 @@ def corpus_plan(kind: str) -> list[tuple[str, int, list[Note]]]:
         return [(f"{p:03d}_{program_name(p)}.wav", p, scale) for p in SYNTH_PROGRAMS]
     if kind == "default":
         # every key C2-C6 for a spread of programs (piano, organ, guitar, bowed strings, voices, brass, reeds,
-        # flute, a synth) at velocity 100; other dynamics of a few of them to validate and test
+        # flute, a synth) at velocities 60 and 100; other dynamics of a few of them to validate and test
         def keys(velocity):
             return single_notes(range(36, 85), velocity, note_s=0.4, gap_s=0.05)
 
-        plan = [(f"train/{p:03d}_{program_name(p)}.wav", p, keys(100)) for p in DEFAULT_PROGRAMS]
+        plan = [(f"train/{p:03d}_{program_name(p)}_v{v}.wav", p, keys(v)) for v in (60, 100) for p in DEFAULT_PROGRAMS]
         plan += [(f"val/{p:03d}_{program_name(p)}_v70.wav", p, keys(70)) for p in DEFAULT_VAL_PROGRAMS]
         return plan + [(f"test/{p:03d}_{program_name(p)}_v85.wav", p, keys(85)) for p in DEFAULT_TEST_PROGRAMS]
     if kind == "synth1":
