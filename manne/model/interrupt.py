@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 
-__all__ = ["Interrupted", "CtrlC", "stop_on_ctrl_c", "installed"]
+__all__ = ["Interrupted", "CtrlC", "stop_on_ctrl_c", "installed", "pressed"]
 
 _FIRST = b"\nCtrl-C: stopping after this batch (Ctrl-C again stops at once)\n"
 _SECOND = b"\nCtrl-C again: stopped at once\n"
@@ -59,8 +58,8 @@ class CtrlC:
     def _handle(self, signum, frame) -> None:
         self.pressed += 1
         try:
-            os.write(sys.stderr.fileno(), _FIRST if self.pressed == 1 else _SECOND)
-        except (OSError, ValueError):  # no stderr: say nothing
+            os.write(2, _FIRST if self.pressed == 1 else _SECOND)  # (not print: the handler may interrupt a print)
+        except OSError:  # no stderr: say nothing
             pass
         if self.pressed > 1:
             os._exit(130)
@@ -78,6 +77,12 @@ def installed() -> CtrlC | None:
     return owner if isinstance(owner, CtrlC) else None
 
 
+def pressed() -> int:
+    """Ctrl-C presses counted by the :class:`CtrlC` in place (0 without one)."""
+    ctrl_c = installed()
+    return ctrl_c.pressed if ctrl_c is not None else 0
+
+
 def stop_on_ctrl_c():
     """A Keras callback that raises :class:`Interrupted` at the first batch end or epoch boundary
     after a Ctrl-C (and does nothing without a :class:`CtrlC` in place).
@@ -90,9 +95,8 @@ def stop_on_ctrl_c():
 
     class StopOnCtrlC(keras.callbacks.Callback):
         def _check(self, *args, **kwargs) -> None:
-            ctrl_c = installed()
-            if ctrl_c is not None:
-                ctrl_c.check()
+            if pressed():
+                raise Interrupted
 
         on_train_begin = on_epoch_begin = on_epoch_end = _check
         on_train_batch_end = on_test_begin = on_test_batch_end = _check

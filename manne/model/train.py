@@ -187,8 +187,10 @@ def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg
     try:
         metrics = _finish(autoencoder, corpus, stage, info, history, model_cfg, weights_dtype,
                           {"best_epoch": watch.best_epoch, "interrupted": interrupted, "stopped": stopped})
-        if replacing:  # the new run's checkpoint replaces the old one (unless Ctrl-C came while it was written)
-            _check_ctrl_c(lambda: log(_kept(out, corpus_path, len(history), watch.best_epoch, train_cfg.epochs)))
+        if replacing and interrupt.pressed():  # Ctrl-C while the model was written: it replaces nothing
+            log(_kept(out, corpus_path, len(history), watch.best_epoch, train_cfg.epochs))
+            raise interrupt.Interrupted
+        if replacing:  # the new run's checkpoint replaces the old one
             os.replace(ckpt, stage / modeldir.CHECKPOINT)
         modeldir.commit(stage, out)
         if replacing:
@@ -210,14 +212,6 @@ def _kept(out: Path, corpus_path: str, done: int, best_epoch: int, epochs: int) 
     return (f"\ninterrupted after {done} epoch{'s' * (done != 1)}; {out} is as it was. This run (best epoch {best_epoch}) "
             f"is kept in {out / modeldir.NEXT}: `manne train {corpus_path} -o {out} --resume --epochs {epochs}` "
             f"continues it, `--resume --epochs {done}` takes it as it is")
-
-
-def _check_ctrl_c(say: Callable[[], None]) -> None:
-    """Raise :class:`~manne.model.interrupt.Interrupted` (after ``say()``) if Ctrl-C was pressed."""
-    ctrl_c = interrupt.installed()
-    if ctrl_c is not None and ctrl_c.pressed:
-        say()
-        ctrl_c.check()
 
 
 def _restore_best(autoencoder, ckpt: Path, *, optimizer: bool = False) -> None:
