@@ -74,7 +74,11 @@ def negative_lists(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:  # (Ctrl-C while the command modules load: no traceback either)
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("manne: interrupted", file=sys.stderr)
+        return 130
     args = parser.parse_args(negative_lists(list(sys.argv[1:] if argv is None else argv)))
     try:
         if getattr(args, "output", None):  # every -o: a folder that cannot take it fails now, not after the work
