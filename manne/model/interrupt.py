@@ -46,7 +46,9 @@ class CtrlC:
         self._previous = None
 
     def __enter__(self) -> "CtrlC":
-        if threading.current_thread() is threading.main_thread():
+        # (only in the main thread, and not where SIGINT is ignored, as a background job's is: Python
+        # itself leaves an ignored SIGINT ignored)
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
