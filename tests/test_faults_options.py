@@ -95,7 +95,7 @@ def test_an_automation_velocity_that_is_no_velocity(velocity, tiny_model, tmp_pa
 def test_a_note_on_every_millisecond_is_not_blamed_on_the_model(tmp_path, capsys):
     """Low notes restarted every 1 ms play the first millisecond of their waveform over and over: a DC
     offset. The bundled model plays each of them well alone, so the performance is named, not the model."""
-    from manne.commands.synth import default_model_dir
+    from manne.io.settings import default_model_dir
 
     rows = [f"{i / 1000:.3f},on,{21 + i % 8},127" for i in range(3000)]
     (tmp_path / "flood.csv").write_text("\n".join(rows) + "\n")
