@@ -14,6 +14,7 @@ import argparse
 import errno
 import importlib
 import os
+import re
 import sys
 import traceback
 
@@ -54,9 +55,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# a comma-separated list whose first value is negative ("-0.3,0,1"): argparse would take it for an option
+_NEGATIVE_LIST = re.compile(r"^-(\d|\.\d|inf|nan)[^,]*,", re.IGNORECASE)
+
+
+def negative_lists(argv: list[str]) -> list[str]:
+    """``--offset -0.3,0`` as ``--offset=-0.3,0``, so a list of numbers may start with a negative one
+    (argparse reads a value that starts with ``-`` as an option unless it is one plain number)."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i].startswith("--") and "=" not in argv[i] and i + 1 < len(argv) and _NEGATIVE_LIST.match(argv[i + 1]):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:  # (Ctrl-C while the command modules load: no traceback either)
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("manne: interrupted", file=sys.stderr)
+        return 130
+    args = parser.parse_args(negative_lists(list(sys.argv[1:] if argv is None else argv)))
     try:
         if getattr(args, "output", None):  # every -o: a folder that cannot take it fails now, not after the work
             check_writable(args.output, folder=os.path.isdir(args.output))

@@ -127,3 +127,35 @@ def model_files(folder: Path) -> dict[str, bytes]:
 def copy_model(model: Path, to: Path) -> Path:
     shutil.copytree(model, to)
     return to
+
+
+@contextmanager
+def read_only(folder: Path):
+    """``folder`` cannot take new files for the block: ``chmod a-w``, or for root (whom permissions do
+    not stop) the immutable attribute (``chattr +i``); skips the test where neither is possible."""
+    import pytest
+
+    folder = Path(folder)
+    if os.geteuid() != 0:
+        mode = folder.stat().st_mode
+        folder.chmod(mode & ~0o222)
+        try:
+            yield
+        finally:
+            folder.chmod(mode)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+        pytest.skip("cannot make a folder read-only for root here (no chattr +i)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def fifo(path: Path) -> Path:
+    """A named pipe at ``path`` (in place of a file there): reading it waits for a writer for ever."""
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    os.mkfifo(path)
+    return path

@@ -14,7 +14,7 @@ from faults import file_size_limited, one_line_error, run, temporaries
 COMMANDS = {  # name -> (arguments after the model, the output that fails first)
     "plot": (["--corpus", "{corpus}", "-o", "{out}/plots", "--dpi", "40", "--frames", "1"], "plots/embedding.png"),
     "mesh": (["--points", "3", "-o", "{out}/mesh", "-q"], "mesh/mesh.png"),
-    "landmarks": (["{corpus}", "--force"], "model/landmarks.json"),
+    "landmarks": (["{corpus}", "--replace"], "model/landmarks.json"),
     "map": (["-o", "{out}/map", "--dpi", "40"], "map/map.png"),
     "descriptors": (["-o", "{out}/desc", "--points", "5", "--notes", "C"], "desc/centroid.png"),
     "morph": (["{tones}/tone_00_48.wav", "{tones}/tone_01_50.wav", "-o", "{out}/morph.wav", "--seconds", "1"], "morph.wav"),

@@ -1,4 +1,5 @@
-"""Faults while training: a full disk, Ctrl-C, a hard kill, a diverging run, bad numbers, damaged checkpoints.
+"""Faults while training: a full disk, a hard kill, a diverging run, bad numbers, damaged checkpoints.
+(Ctrl-C: ``test_faults_ctrl_c``.)
 
 Nothing that existed is lost (``--force`` replaces a model only once the new one is complete), the
 best weights are always resumable, and every failure is one line naming the output.
@@ -99,42 +100,7 @@ def test_a_folder_that_cannot_take_the_model_fails_before_the_corpus_loads(tmp_p
     assert code == 1
 
 
-# ---- Ctrl-C, a hard kill -------------------------------------------------------------------------
-
-class CtrlC(Exception):
-    pass
-
-
-def test_ctrl_c_in_the_first_epoch_under_force_keeps_the_old_model(tiny_model, tiny_corpus, tmp_path, capsys, monkeypatch):
-    """Ctrl-C while the first batch trains: the old model is as it was (the batches raise KeyboardInterrupt)."""
-    import manne.model.train as train_module
-
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-        yield  # a generator, as the real batches are
-
-    out = copy_model(tiny_model, tmp_path / "m")
-    before = snapshot(out)
-    monkeypatch.setattr(train_module, "batches", interrupted)
-    code, stdout, err = run(capsys, "train", tiny_corpus, "-o", out, "--force", "--epochs", "5", *TINY_TRAIN)
-    assert code == 130 and "interrupted" in err
-    assert f"interrupted before the first epoch ended; nothing written ({out} is as it was)" in stdout
-    assert "epoch None" not in stdout + err
-    assert snapshot(out) == before and temporaries(tmp_path) == []
-
-
-def test_ctrl_c_in_the_first_epoch_of_a_new_model_leaves_no_folder(tiny_corpus, tmp_path, capsys, monkeypatch):
-    import manne.model.train as train_module
-
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-        yield
-
-    monkeypatch.setattr(train_module, "batches", interrupted)
-    out = tmp_path / "m"
-    code, _, _ = run(capsys, "train", tiny_corpus, "-o", out, "--epochs", "5", *TINY_TRAIN)
-    assert code == 130 and not out.exists()  # so the same command can simply be run again
-
+# ---- a hard kill (Ctrl-C: test_faults_ctrl_c) --------------------------------------------------
 
 @pytest.mark.slow
 def test_sigkill_after_the_first_best_epoch_is_resumable(tiny_corpus, tmp_path, capsys):
@@ -165,22 +131,6 @@ def test_sigkill_under_force_keeps_the_old_model_and_the_new_run_resumable(tiny_
     assert code == 0, err  # ... until the resumed new run replaces it
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
     assert not (out / modeldir.NEXT).exists() and temporaries(tmp_path) == []
-
-
-@pytest.mark.slow
-def test_sigint_under_force_never_leaves_the_output_without_a_model(tiny_model, tiny_corpus, tmp_path):
-    """A real Ctrl-C soon after training starts: the old model, or the new best one, never nothing."""
-    out = copy_model(tiny_model, tmp_path / "m")
-    before = snapshot(out)
-    proc = start("train", tiny_corpus, "-o", out, "--force", "--epochs", "2000", "--patience", "0", *TINY_TRAIN)
-    wait_for(lambda: (out / modeldir.NEXT / "checkpoint" / "config.json").exists(), proc)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert modeldir.is_complete(out) and temporaries(tmp_path) == []
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert snapshot(out) == before or metrics["interrupted"]
-    Autoencoder.load(out)
 
 
 # ---- numbers -------------------------------------------------------------------------------------

@@ -79,8 +79,8 @@ def test_landmarks_command_recomputes_and_map_draws_them(bright_model, tmp_path,
     shutil.copytree(bright_model, m)
     before = (m / "landmarks.json").read_text()
     assert main(["landmarks", str(m)]) == 2
-    assert "exists; use --force" in capsys.readouterr().err
-    assert main(["landmarks", str(m), str(bright_model.parent / "corpus.npz"), "--force"]) == 0
+    assert "exists; --force adds" in capsys.readouterr().err
+    assert main(["landmarks", str(m), str(bright_model.parent / "corpus.npz"), "--replace"]) == 0
     assert "12 files and 2 folders" in capsys.readouterr().out
     assert json.loads((m / "landmarks.json").read_text()) == json.loads(before)  # same model, same corpus
     out = tmp_path / "map"

@@ -20,8 +20,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                        "descriptor and sensitivity.csv (per neuron: each descriptor's change over the slider's whole "
                        "travel, relative to its mean, averaged over the notes and 256 random codes, and a word for the "
                        "largest) into DIR. The table and words are also stored as MODEL/descriptors.json, from which "
-                       "the window labels its sliders ('z3: brighter'): written when the model has none, replaced only "
-                       "with --relabel.")
+                       "the window labels its sliders ('z3: brighter'): written when the model has none (or a damaged one), "
+                       "replaced only with --relabel.")
     p.add_argument("model", help="model directory")
     p.add_argument("-o", "--output", required=True, help="folder for the CSV files and maps")
     p.add_argument("--points", type=int, default=64, help="grid points per side (default 64; 2 to 400)")
@@ -55,7 +55,7 @@ def run(args) -> int:
     import numpy as np
 
     from manne.dsp import NOTE_NAMES, note_index
-    from manne.errors import OutputExistsError, ParameterError
+    from manne.errors import ModelError, OutputExistsError, ParameterError
 
     t0 = time.perf_counter()
     if not 2 <= args.points <= 400:
@@ -69,12 +69,20 @@ def run(args) -> int:
 
     from manne.inspect.descriptor_maps import write_descriptor_maps
     from manne.inspect.figures import use_agg
-    from manne.io.files import atomic_path
+    from manne.io.files import atomic_path, check_writable
     from manne.model.forward import Autoencoder
     from manne.timbre import descriptors, landmarks
     from manne.timbre.plane import Plane, plane_of_model_dir
 
     ae = Autoencoder.load(args.model)
+    stored = Path(args.model) / descriptors.FILE
+    damaged = ""  # why the model's descriptors.json cannot be read: it is replaced
+    try:
+        kept = descriptors.read(args.model, latent=ae.latent) is not None and not args.relabel
+    except ModelError as exc:
+        kept, damaged = False, str(exc).split(": ", 1)[-1].split("; ")[0]
+    if not kept:
+        check_writable(stored)  # a read-only model: refused before the work, naming its folder
     if axes is not None:
         if not all(0 <= i < ae.latent for i in axes) or axes[0] == axes[1]:
             raise ParameterError(f"--neurons {args.neurons} must be two different neurons from 1 to {ae.latent}")
@@ -109,8 +117,6 @@ def run(args) -> int:
     ticks = tuple((float(plane.lo[i]), float(plane.hi[i])) for i in plane.axes) if plane.axes else None
     write_descriptor_maps(maps, notes, out, axes_labels=plane.labels, ticks=ticks,
                           marks=plane.uv(np.stack(marks)) if marks else None, present=ae.notes_present)
-    stored = Path(args.model) / descriptors.FILE
-    kept = stored.exists() and not args.relabel
     if not kept:  # last: a failure above leaves the model as it was
         descriptors.write(args.model, sens, notes=notes)
     print(f"{len(notes)} notes x {n}x{n} points: {len(notes) * n * n} decoded spectra described in {t_maps:.1f} s "
@@ -120,6 +126,8 @@ def run(args) -> int:
         print(f"  z{i + 1}: " + "  ".join(f"{k} {x:+.0%}" for k, x in zip(names, row)) + (f"  -> {w}" if w else ""))
     if kept:
         print(f"kept the slider labels in {stored} (--relabel replaces them with these)")
+    elif damaged:
+        print(f"slider labels stored in {stored}, in place of the damaged one ({damaged})")
     else:
         print(f"slider labels stored in {stored}")
     return 0

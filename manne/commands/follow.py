@@ -20,7 +20,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    "or a pitch class (E, 0-11) played in octave 4; default C4")
     p.add_argument("--smooth", type=float, default=0.5,
                    help="cost of a jump across the whole latent range, against a factor e of brightness error "
-                        "(default 0.5; 0: nearest point each step)")
+                        "(default 0.5; 0: nearest point each step; at most 1000)")
     p.add_argument("--force", action="store_true", help="overwrite the output")
     return p
 
@@ -35,11 +35,11 @@ def run(args) -> int:
     from manne.errors import ParameterError
     from manne.synth.automation import note_option
     from manne.synth.pitch import note_name
-    from manne.timbre.follow import read_target
+    from manne.timbre.follow import SMOOTH_MAX, read_target
 
     note = note_option(args.note)
-    if not (np.isfinite(args.smooth) and args.smooth >= 0):
-        raise ParameterError(f"--smooth {args.smooth} must be 0 or more")
+    if not (np.isfinite(args.smooth) and 0 <= args.smooth <= SMOOTH_MAX):
+        raise ParameterError(f"--smooth {args.smooth:g} must be from 0 to {SMOOTH_MAX:g}")
     out = Path(args.output)
     check_new([out], force=args.force)
     target = read_target(args.target)

@@ -14,7 +14,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                        "first two principal axes of the recordings' landmarks (or of the codes, without landmarks).")
     p.add_argument("model", help="model directory")
     p.add_argument("-o", "--output", required=True, help="folder to write map.png and map.csv into")
-    p.add_argument("--dpi", type=int, default=120, help="resolution of the PNG (default 120)")
+    p.add_argument("--dpi", type=int, default=120, help="resolution of the PNG, 20 to 600 (default 120)")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     return p
 
@@ -26,13 +26,14 @@ def run(args) -> int:
 
     from manne.errors import ModelError
     from manne.inspect.examples import Examples
-    from manne.inspect.figures import use_agg
+    from manne.inspect.figures import check_dpi, use_agg
     from manne.inspect.map_plot import write_map
     from manne.model.forward import Autoencoder
     from manne.timbre import landmarks
     from manne.timbre.plane import Plane
 
     out = Path(args.output)
+    check_dpi(args.dpi, name="--dpi")  # before anything is made
     check_new([out / f for f in ("map.png", "map.csv")], force=args.force)
     ae = Autoencoder.load(args.model)
     path = Path(args.model) / "examples.npz"

@@ -17,16 +17,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="corpus file (default: the corpus named in the model's config.json)")
     p.add_argument("-o", "--output", required=True, help="folder to write the PNGs into")
     p.add_argument("--frames", type=int, default=4, help="test frames to reconstruct (default 4)")
-    p.add_argument("--dpi", type=int, default=120, help="resolution of the PNGs (default 120)")
+    p.add_argument("--dpi", type=int, default=120, help="resolution of the PNGs, 20 to 600 (default 120)")
     p.add_argument("--force", action="store_true", help="overwrite existing PNGs")
     return p
 
 
 def run(args) -> int:
     from manne.errors import ParameterError
+    from manne.inspect.figures import check_dpi
     from manne.model.modeldir import read_config
 
     out = Path(args.output)
+    check_dpi(args.dpi, name="--dpi")  # before anything is made
     if args.frames < 1:
         raise ParameterError(f"--frames {args.frames} must be at least 1")
     check_new([out / f for f in FILES], force=args.force)

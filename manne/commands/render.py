@@ -48,9 +48,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help=f"synthesis method (default {METHOD_DEFAULT})")
     p.add_argument("--volume", type=float, default=VOLUME_DEFAULT, help=f"master volume 0..1 (default {VOLUME_DEFAULT:g})")
     p.add_argument("--hop", type=int, default=RENDER_BLOCK_DEFAULT,
-                   help=f"samples per synthesis block, {BLOCK_MIN}..{BLOCK_MAX}: events land on its steps "
-                        f"(default {RENDER_BLOCK_DEFAULT}; the live synth plays {BLOCK_DEFAULT})")
-    p.add_argument("--seed", type=int, default=0, help="seed of the harmonics' phases and the noise phase (default 0)")
+                   help=f"samples per synthesis block, {BLOCK_MIN}..{BLOCK_MAX}, dividing the model's n_fft (a power "
+                        f"of two for its 4096): events land on its steps (default {RENDER_BLOCK_DEFAULT}; the live synth "
+                        f"plays {BLOCK_DEFAULT})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the harmonics' phases and the noise phase, 0 to 2**32-1 (default 0)")
     p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     return p
 
@@ -83,39 +84,78 @@ def parse_z(text: str, *, latent: int, lo, hi) -> list[float]:
     return values
 
 
+def output_problem(y, *, sr: int) -> str | None:
+    """What makes ``y`` no sound a working model plays, or None: NaN or Inf samples, a constant offset
+    (DC), or full scale most of the time (what weights out of all proportion play)."""
+    import numpy as np
+
+    bad = ~np.isfinite(y)
+    if bad.any():
+        return f"is NaN or Inf from {int(np.argmax(bad)) / sr:.2f} s ({int(bad.sum())} samples)"
+    dc = float(np.mean(y, dtype=np.float64)) if len(y) else 0.0
+    if abs(dc) > DC_MAX:
+        return f"sits at a constant offset of {dc:+.2f} of full scale (DC)"
+    share = float(np.mean(np.abs(y) >= FULL_SCALE)) if len(y) else 0.0
+    if share > FULL_SCALE_SHARE:
+        return f"is at full scale for {100 * share:.0f} % of its samples"
+    return None
+
+
 def check_output(y, *, sr: int, model: str) -> None:
-    """Refuse a render that no working model makes: NaN or Inf samples, a constant offset (DC), or
-    full scale most of the time (what weights out of all proportion play).
+    """Refuse a render that no working model makes (:func:`output_problem`).
 
     Raises
     ------
     ModelError
         Naming the model, the first bad sample's time or the offset.
     """
-    import numpy as np
-
     from manne.errors import ModelError
 
-    bad = ~np.isfinite(y)
-    if bad.any():
-        at = int(np.argmax(bad)) / sr
-        raise ModelError(f"{model}: the output is NaN or Inf from {at:.2f} s ({int(bad.sum())} samples); the model is "
-                         "damaged (retrain it); nothing written")
-    dc = float(np.mean(y, dtype=np.float64)) if len(y) else 0.0
-    if abs(dc) > DC_MAX:
-        raise ModelError(f"{model}: the output sits at a constant offset of {dc:+.2f} of full scale (DC), not a sound; "
-                         "the model is damaged (retrain it); nothing written")
-    share = float(np.mean(np.abs(y) >= FULL_SCALE)) if len(y) else 0.0
-    if share > FULL_SCALE_SHARE:
-        raise ModelError(f"{model}: the output is at full scale for {100 * share:.0f} % of its samples, not a sound; "
-                         "the model is damaged (retrain it); nothing written")
+    problem = output_problem(y, sr=sr)
+    if problem is not None:
+        raise ModelError(f"{model}: the output {problem}, not a sound; the model is damaged (retrain it); nothing written")
+
+
+def _blame(y, auto, *, sr: int, fresh, model: str, automation: str) -> None:
+    """Refuse a bad render of ``auto`` (:func:`check_output`), blaming the performance, not the model,
+    when the model plays the performance's first note alone well on a ``fresh()`` synth (a note-on
+    every millisecond restarts each voice's waveform before its first period ends: a train of half
+    periods, mostly DC).
+
+    Raises
+    ------
+    ParameterError
+        Naming the automation file and how close its note-ons come, if the note alone plays well.
+    ModelError
+        As :func:`check_output`, if it does not.
+    """
+    import numpy as np
+
+    from manne.errors import ParameterError
+    from manne.synth.automation import Automation, Event, perform
+
+    problem = output_problem(y, sr=sr)
+    if problem is None:
+        return
+    ons = [e for e in auto.events if e.kind == "on"]
+    if ons:
+        first = ons[0]
+        alone = Automation(auto.times[:1], auto.z[:1], (Event(0.0, "on", first.value, first.velocity),
+                                                       Event(0.5, "off", first.value)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            if output_problem(perform(fresh(), alone, seconds=1.0), sr=sr) is None:
+                gap = float(np.diff([e.time for e in ons]).min()) if len(ons) > 1 else float("inf")
+                raise ParameterError(f"--automation {automation}: the output {problem}, not a sound, though the model "
+                                     f"plays its first note alone well: {len(ons)} note-ons, the closest {1000 * gap:.1f} ms "
+                                     "apart, restart the voices faster than they can sound; nothing written")
+    check_output(y, sr=sr, model=model)
 
 
 def run(args) -> int:
     from manne.errors import ParameterError
     from manne.model.modeldir import read_config
     from manne.synth.automation import note_option
-    from manne.synth.limits import check_block, check_render_seconds, check_volume, default_latent_range
+    from manne.synth.limits import check_block, check_render_seconds, check_seed, check_volume, default_latent_range
 
     out = Path(args.output)
     if out.suffix.lower() != ".wav":
@@ -125,12 +165,14 @@ def run(args) -> int:
         check_render_seconds(args.seconds, name="--seconds")
     check_volume(args.volume, name="--volume")
     check_block(args.hop, name="--hop")
+    check_seed(args.seed, name="--seed")
     if not 1 <= args.velocity <= 127:
         raise ParameterError(f"--velocity {args.velocity} must be from 1 to 127")
     if args.automation and (args.z is not None or args.note is not None):
         raise ParameterError("give either --automation or --z/--note, not both")
 
     info = read_config(args.model)  # ModelError for a missing or incomplete model, before any heavy work
+    check_block(args.hop, name="--hop", n_fft=int(info["analysis"]["n_fft"]))  # (read_config checked it)
     latent = int(info["model"].get("latent", 8))
     lo, hi = info.get("latent_range") or default_latent_range(latent)
     auto = z = note = None
@@ -157,13 +199,19 @@ def run(args) -> int:
     from manne.synth.pitch import note_name
 
     ae = Autoencoder.load(args.model)
-    synth = Synth(ae, sr=ae.analysis.sr, block=args.hop, method=args.method, volume=args.volume, seed=args.seed)
+    def fresh() -> Synth:
+        return Synth(ae, sr=ae.analysis.sr, block=args.hop, method=args.method, volume=args.volume, seed=args.seed)
+
+    synth = fresh()
     with np.errstate(over="ignore", invalid="ignore"):  # a broken model's overflow is checked below, in one line
         if auto is None:  # one note, struck at 0 and released so that its release ends with the file
             y = play_note(synth, z, note, velocity=args.velocity, seconds=seconds)
         else:
             y = perform(synth, auto, seconds=seconds)
-    check_output(y, sr=synth.sr, model=args.model)
+    if args.automation:  # a broken performance is not a broken model
+        _blame(y, auto, sr=synth.sr, fresh=fresh, model=args.model, automation=args.automation)
+    else:
+        check_output(y, sr=synth.sr, model=args.model)
     n_fade = min(len(y), int(FADE_OUT_S * synth.sr))
     if n_fade:
         y[-n_fade:] *= (0.5 + 0.5 * np.cos(np.pi * np.arange(1, n_fade + 1) / n_fade)).astype(np.float32)

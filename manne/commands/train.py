@@ -13,7 +13,8 @@ _M, _T = ModelConfig(), TrainConfig()
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a timbre model on a corpus",
                        description="Train the autoencoder on a corpus. The best weights on validation are saved; "
-                       "Ctrl-C stops and keeps the best model so far; --resume continues a stopped or killed run.")
+                       "Ctrl-C stops at the next batch and keeps the best model so far (a --force run keeps the old model and "
+                       "its own resumable); a second Ctrl-C stops at once; --resume continues a stopped or killed run.")
     p.add_argument("corpus", help="corpus file (.npz) from `manne corpus`")
     p.add_argument("-o", "--output", required=True, help="model directory to write")
     m = p.add_argument_group("model")
@@ -45,13 +46,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=_T.seed, help=f"random seed (default {_T.seed})")
     t.add_argument("--resume", action="store_true", help="continue a stopped run in the output directory")
     t.add_argument("--force", action="store_true",
-                   help="replace an existing model directory (the old model stays until the new one is complete)")
+                   help="replace an existing model directory (the old model stays until the new one is complete; "
+                   "an interrupted run never replaces it)")
     t.add_argument("--float16", action="store_true", help="store the NumPy weights as float16 (half the size)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
 
 def run(args) -> int:
+    from manne.model.interrupt import CtrlC
+
+    with CtrlC() as ctrl_c:  # from here on Ctrl-C only sets a flag, checked where training can stop cleanly
+        return _run(args, ctrl_c)
+
+
+def _run(args, ctrl_c) -> int:
     import numpy as np
 
     from manne.corpus import load_corpus
@@ -67,12 +76,13 @@ def run(args) -> int:
                             schedule=args.schedule, patience=args.patience, min_lr=args.min_lr,
                             target_mse=args.target_mse, max_minutes=args.max_minutes)
     corpus = load_corpus(args.corpus)
+    ctrl_c.check()
     if not args.quiet:
         print(f"corpus {args.corpus}: {corpus.n_frames} frames; encoder widths {model_cfg.hidden + [model_cfg.latent]}")
     metrics = train(corpus, args.corpus, out, model_cfg=model_cfg, train_cfg=train_cfg, resume=args.resume,
                     force=args.force, progress=not args.quiet, weights_dtype=np.float16 if args.float16 else np.float32)
     print(_report(out, metrics))
-    return 130 if metrics["interrupted"] else 0
+    return 130 if metrics["interrupted"] or ctrl_c.pressed else 0  # (a press while the model was written: it was)
 
 
 def _report(out: Path, m: dict) -> str:

@@ -27,8 +27,11 @@ as ``index value`` when the first is an OSC int, and as ``v1 v2`` when it is a f
 played at once, whatever their time tag.
 
 Anything else (an unknown address, a wrong number or type of arguments, a note outside A0..C8, a
-datagram that is not OSC) is ignored and counted in ``session.counts.osc_malformed``, with the last
-reason in ``session.counts.last_problem``; nothing a sender does can stop the server or the audio.
+datagram that is not OSC, an empty one, a bundle element python-osc cannot identify) is ignored and
+counted in ``session.counts.osc_malformed``, with the last reason in ``session.counts.last_problem``;
+nothing a sender does can stop the server or the audio. What python-osc logs while it parses a
+datagram (``WARNING:root:Could not identify content type …`` on stderr) is counted the same way
+instead of printed.
 
 Thread contract: one server thread receives the datagrams in order (no thread per message, so a
 note-off never overtakes its note-on) and calls the session's methods, which never wait for the
@@ -37,7 +40,9 @@ audio thread.
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +105,22 @@ def _args(args: list, n: int | tuple[int, ...], address: str) -> None:
         raise Malformed(f"{address} takes {want} argument{'s' if counts != (1,) else ''}, got {len(args)}")
 
 
+class _ParseLog(logging.Filter):
+    """Takes what python-osc logs (through the root logger) while this thread parses a datagram for
+    :meth:`OscIn.handle_datagram`: kept in ``parsing.problems`` instead of printed."""
+
+    def __init__(self, parsing: threading.local, package: str):
+        super().__init__()
+        self.parsing, self.package = parsing, package
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        problems = getattr(self.parsing, "problems", None)
+        if problems is None or not record.pathname.startswith(self.package):
+            return True  # not ours: logged as usual
+        problems.append(record.getMessage())
+        return False
+
+
 class OscIn:
     """An OSC server playing ``session`` from its own thread until :meth:`close`.
 
@@ -121,6 +142,8 @@ class OscIn:
             raise ParameterError(f"OSC port {port!r} must be from 0 to 65535")
         self.session = session
         self._parse = pythonosc.osc_packet
+        self._parsing = threading.local()
+        self._log_filter = _ParseLog(self._parsing, os.path.dirname(pythonosc.__file__))
         osc = self
 
         class Server(pythonosc.osc_server.BlockingOSCUDPServer):
@@ -133,6 +156,7 @@ class OscIn:
         except (OSError, OverflowError) as exc:
             why = getattr(exc, "strerror", None) or str(exc)
             raise ManneError(f"cannot listen for OSC on {host}:{port}: {why} (choose another with --osc PORT)") from exc
+        logging.getLogger().addFilter(self._log_filter)  # (removed by close)
         self.host, self.port = self._server.server_address[:2]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="manne-osc", daemon=True)
@@ -144,11 +168,19 @@ class OscIn:
 
     def handle_datagram(self, data: bytes) -> int:
         """Parse one UDP datagram and play its messages; returns how many were played. Never raises."""
+        if not data:
+            self.session.count("osc_malformed", "OSC: an empty datagram")
+            return 0
+        self._parsing.problems = []
         try:
             messages = [m.message for m in self._parse.OscPacket(data).messages]
         except Exception as exc:  # noqa: BLE001 - ParseError, and anything a broken datagram provokes
             self.session.count("osc_malformed", f"OSC: not an OSC packet ({type(exc).__name__})")
             return 0
+        finally:
+            problems, self._parsing.problems = self._parsing.problems, None
+        for problem in problems:  # (a bundle element skipped: the rest still plays)
+            self.session.count("osc_malformed", f"OSC: {problem[:80]}")
         played = 0
         for msg in messages:
             played += self.handle(msg.address, list(msg.params))
@@ -230,6 +262,7 @@ class OscIn:
 
     def close(self) -> None:
         """Stop the server and free the port. Safe to call twice."""
+        logging.getLogger().removeFilter(self._log_filter)
         server, self._server = getattr(self, "_server", None), None
         if server is not None:
             server.shutdown()

@@ -210,9 +210,11 @@ class WindowLayout:
         for w in self.latent_frame.winfo_children():
             w.destroy()
         lo, hi = np.asarray(self.ae.latent_range, dtype=np.float64)
+        from manne.gui.timbre import ignored_files
         from manne.timbre.descriptors import slider_labels
 
         what = slider_labels(self.model_dir, self.ae.latent)  # what moving each slider up does, or ""
+        self.ignored = ignored_files(self.model_dir, self.ae.latent)  # damaged ones: the status line says so
         self.sliders: list[ttk.Scale] = []
         self.slider_labels: list[ttk.Label] = []
         self.value_labels: list[ttk.Label] = []

@@ -37,7 +37,7 @@ class StatusLine:
 
     Uses the window's ``root``, ``engine``, ``ae``, ``z``, ``note_var``, ``audio``, ``audio_error``,
     ``device``, ``buffer``, ``playing``, ``recording``, ``spectrum``, ``status_var``,
-    ``message_var`` and ``closed``; ``_poll`` also finishes renders (:meth:`Rendering._render_done`).
+    ``message_var``, ``ignored`` and ``closed``; ``_poll`` also finishes renders (:meth:`Rendering._render_done`).
     """
 
     def spectrum_now(self) -> np.ndarray | None:
@@ -61,7 +61,8 @@ class StatusLine:
         return self._preview
 
     def status_text(self) -> str:
-        """The status line: playing or paused, CPU load, underruns, model, device, recording, audio errors."""
+        """The status line: playing or paused, CPU load, underruns, model (and its files left out), device,
+        recording, audio errors."""
         parts = []
         if self.audio is None:
             parts.append(f"No audio output: {self.audio_error}. Rendering still works.")
@@ -71,6 +72,7 @@ class StatusLine:
             hint = f" (dropouts: try --buffer {2 * self.buffer})" if n >= UNDERRUN_HINT and 2 * self.buffer <= BUFFER_MAX else ""
             parts.append(f"{state} · CPU {self.engine.cpu_load:.0%} · underruns {n}{hint}")
         parts.append(f"model {self.model_name}")
+        parts.extend(self.ignored)  # the model's files that could not be read (set with its widgets)
         if self.audio is not None:
             dev = getattr(self.audio, "device", None)
             name = dev.get("name") if isinstance(dev, dict) else (self.device if self.device is not None else "default")

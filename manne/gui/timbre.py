@@ -16,7 +16,7 @@ import numpy as np
 from manne.errors import ManneError
 from manne.inspect.map_plot import label_subset
 
-__all__ = ["TimbrePad", "MAP_POINTS"]
+__all__ = ["TimbrePad", "MAP_POINTS", "ignored_files"]
 
 MAP_POINTS = 24  # grid points per side of the pad's background map
 
@@ -31,6 +31,22 @@ def landmark_points(model_dir: str | os.PathLike, latent: int) -> list[tuple[str
         return [(short_name(m.name), m.mean) for m in landmarks.read(model_dir, latent=latent) if m.kind == "file"]
     except ManneError:
         return []
+
+
+def ignored_files(model_dir: str | os.PathLike, latent: int) -> list[str]:
+    """What the window leaves out of a model, for its status line: ``"ignored landmarks.json (damaged
+    …)"`` for each of ``landmarks.json`` and ``descriptors.json`` that is there but cannot be read (the
+    pad then shows no names, the sliders no words)."""
+    from manne.timbre import descriptors, landmarks
+
+    out = []
+    for module in (landmarks, descriptors):
+        try:
+            module.read(model_dir, latent=latent)
+        except ManneError as exc:
+            reason = str(exc).split(": ", 1)[-1].split("; ")[0]
+            out.append(f"ignored {module.FILE} ({reason})")
+    return out
 
 
 class TimbrePad:

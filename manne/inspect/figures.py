@@ -25,9 +25,26 @@ import numpy as np
 from manne.dsp import NOTE_NAMES
 from manne.io.files import atomic_path
 
-__all__ = ["Drawn", "NOTE_CMAP", "use_agg", "new_figure", "note_colors", "note_cmap", "note_legend", "save_figure"]
+__all__ = ["Drawn", "NOTE_CMAP", "DPI_MIN", "DPI_MAX", "check_dpi", "use_agg", "new_figure", "note_colors", "note_cmap", "note_legend", "save_figure"]
 
 NOTE_CMAP = "viridis"
+DPI_MIN, DPI_MAX = 20, 600  # a PNG's resolution: below, unreadable; above, hundreds of megapixels
+
+
+def check_dpi(dpi: int, *, name: str = "dpi") -> int:
+    """``dpi`` if it is an integer from :data:`DPI_MIN` to :data:`DPI_MAX`.
+
+    Raises
+    ------
+    ParameterError
+        Naming the value and the range.
+    """
+    from manne.errors import ParameterError
+
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, np.integer)) or not DPI_MIN <= dpi <= DPI_MAX:
+        shown = f"{name} {dpi}" if name.startswith("-") else f"{name}={dpi}"
+        raise ParameterError(f"{shown} must be from {DPI_MIN} to {DPI_MAX} (an integer)")
+    return int(dpi)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from manne.errors import AudioFileError, ParameterError
 from manne.io.files import atomic_path, mute_stderr
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
+SR_MIN = 8000  # Hz: the lowest sample rate read (a telephone's); below it a file is damaged or not audio
 SHORT_DECODE = 0.98  # a file decoding to less than this share of the length its header announces is reported
 
 
@@ -102,7 +103,8 @@ def load(path: str | os.PathLike, *, sr: int = 44100, warn: Callable[[str], None
     Raises
     ------
     AudioFileError
-        If the file is not a regular file, cannot be decoded, is empty, or holds NaN or Inf samples.
+        If the file is not a regular file, cannot be decoded, has a sample rate below :data:`SR_MIN`,
+        is empty, or holds NaN or Inf samples.
     """
     import soundfile as sf
 
@@ -118,6 +120,8 @@ def load(path: str | os.PathLike, *, sr: int = 44100, warn: Callable[[str], None
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         reason = reason.replace(f"Error opening {str(path)!r}: ", "")
         raise AudioFileError(f"{path}: cannot decode audio ({reason})") from exc
+    if file_sr < SR_MIN:
+        raise AudioFileError(f"{path}: sample rate {file_sr} Hz; manne reads audio at {SR_MIN} Hz or more")
     if data.size == 0:
         raise AudioFileError(f"{path}: file holds no samples")
     if warn is not None and 0 < len(data) < SHORT_DECODE * announced < 2**62:  # (2**62: a stream of unknown length)

@@ -46,9 +46,30 @@ def _host() -> str:
     return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:4]
 
 
+_NAME_MAX = 255  # bytes in a file name (ext4, APFS, NTFS)
+_SUFFIX_MAX = 40  # the suffixes a temporary name keeps (.weights.npz); longer ones are dropped
+
+
+def _temporary_suffix(path: str | os.PathLike) -> str:
+    """The suffixes of ``path`` that its temporary names keep (libraries check ``.keras``, ``.npz``)."""
+    suffixes = "".join(Path(path).suffixes)
+    if len(suffixes.encode()) > _SUFFIX_MAX:
+        suffixes = Path(path).suffix if len(Path(path).suffix.encode()) <= _SUFFIX_MAX else ""
+    return suffixes
+
+
 def temporary_prefix(path: str | os.PathLike) -> str:
-    """The start of this process's temporary names for ``path`` (``.NAME.<host>-<pid>-``)."""
-    return f".{Path(path).name}.{_host()}-{os.getpid()}-"
+    """The start of this process's temporary names for ``path`` (``.NAME.<host>-<pid>-``).
+
+    ``NAME`` is cut short where the whole temporary name (with 8 random characters, ``.part`` and
+    the suffixes) would pass 255 bytes, so any legal output name can be written.
+    """
+    name = Path(path).name
+    tail = f".{_host()}-{os.getpid()}-"
+    room = _NAME_MAX - 1 - len(tail) - 8 - len(".part") - len(_temporary_suffix(path).encode())
+    if len(name.encode()) > room:
+        name = name.encode()[:room].decode(errors="ignore")
+    return f".{name}{tail}"
 
 
 def _alive(pid: int) -> bool:
@@ -164,9 +185,12 @@ def temporary_beside(path: str | os.PathLike, *, folder: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
     prefix = temporary_prefix(path)
-    if folder:
-        return Path(tempfile.mkdtemp(prefix=prefix, suffix=".part", dir=path.parent))
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".part" + "".join(path.suffixes), dir=path.parent)
+    try:  # (a folder that cannot take it: the error names the user's file, not the temporary one)
+        if folder:
+            return Path(tempfile.mkdtemp(prefix=prefix, suffix=".part", dir=path.parent))
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".part" + _temporary_suffix(path), dir=path.parent)
+    except OSError as exc:
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -288,9 +312,11 @@ def read_json(path: str | os.PathLike, *, error: type[ManneError] = ManneError, 
     Raises
     ------
     error
-        If the file is missing, not UTF-8 or not JSON.
+        If the file is missing, not a regular file (a pipe, which would block), not UTF-8 or not JSON.
     """
     p = Path(path)
+    if p.exists() and not p.is_file():  # a pipe would block the read forever
+        raise error(f"{p}: a pipe, folder or device, not a {what} (reading a pipe would wait for ever)")
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError as exc:

@@ -171,6 +171,9 @@ def read_config(model_dir: str | os.PathLike) -> dict:
     d = Path(model_dir)
     if not d.is_dir():
         raise ModelError(f"{d}: no such model directory")
+    odd = [f for f in REQUIRED_FILES if (d / f).exists() and not (d / f).is_file()]
+    if odd:  # (a pipe would block its reader for ever)
+        raise ModelError(f"{d / odd[0]}: a pipe, folder or device, not a file of the model")
     missing = [f for f in REQUIRED_FILES if not (d / f).is_file()]
     if missing:
         raise ModelError(f"{d}: incomplete model directory (missing {', '.join(missing)}); train it again with `manne train`")

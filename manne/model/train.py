@@ -8,8 +8,10 @@ new one is complete (a killed ``--force`` run is resumable too). While training,
 optimizer's state (on every improvement), the history (every epoch) and, every 30 s and when
 training stops, the latest epoch's model; ``--resume`` continues from the later of the two
 (:mod:`manne.model.checkpoint`). The schedule, the early stop and the other stops are the callbacks
-of :mod:`manne.model.callbacks`. Ctrl-C stops after the current batch and writes the model
-directory from the best weights so far; a NaN or Inf score stops training too (``diverged``).
+of :mod:`manne.model.callbacks`. Ctrl-C stops at the next batch end (:mod:`manne.model.interrupt`:
+the handler only sets a flag) and writes the model directory from the best weights so far, except
+under ``--force``: an interrupted run never replaces a model, its own stays resumable in ``.next/``.
+A NaN or Inf score stops training too (``diverged``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from manne.corpus import Corpus
 from manne.errors import ModelError, ParameterError
 from manne.inspect.examples import Examples
 from manne.io.files import remove_stale_temporaries, renamed, temporary_beside
-from manne.model import checkpoint, modeldir
+from manne.model import checkpoint, interrupt, modeldir
 from manne.model.config import ModelConfig, TrainConfig, from_dict
 from manne.model.dataset import batches, model_inputs
 from manne.model.evaluate import evaluate, latent_range
@@ -83,7 +85,8 @@ def train(
     OSError
         Naming ``out`` (or the file in it), if it cannot be written; ``out`` is left as it was.
     KeyboardInterrupt
-        If Ctrl-C comes before the first epoch ends (there is no model worth writing).
+        If Ctrl-C comes before the first epoch ends (there is no model worth writing), or while a
+        ``force`` run trains (``out`` stays as it was; the new run is resumable in ``out/.next``).
     """
     out = Path(out)
     modeldir.check_output(out, resume=resume, force=force)
@@ -156,10 +159,13 @@ def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg
             data = batches(corpus, model_cfg, train_idx, train_cfg.batch, shuffle=True, seed=train_cfg.seed + state["epoch"])
             val_data = batches(corpus, model_cfg, val_idx, 4096, shuffle=False, seed=0) if len(val_idx) else None
             autoencoder.fit(data, validation_data=val_data, epochs=train_cfg.epochs, initial_epoch=state["epoch"],
-                            verbose=0, callbacks=[*schedule, history_log, watch])
+                            verbose=0, callbacks=[*schedule, history_log, watch, interrupt.stop_on_ctrl_c()])
     except KeyboardInterrupt:
         if watch.best_epoch is None:  # Ctrl-C before the first epoch ended: there is no model worth writing
             log(f"\ninterrupted before the first epoch ended; nothing written{f' ({out} is as it was)' if replacing else ''}")
+            raise
+        if replacing:  # an interrupted --force run never replaces the model: its own stays resumable in .next/
+            log(_kept(out, corpus_path, len(history), watch.best_epoch, train_cfg.epochs))
             raise
         interrupted = True
         log(f"\ninterrupted at epoch {len(history) + 1}; saving the best model so far (epoch {watch.best_epoch})")
@@ -181,6 +187,9 @@ def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg
     try:
         metrics = _finish(autoencoder, corpus, stage, info, history, model_cfg, weights_dtype,
                           {"best_epoch": watch.best_epoch, "interrupted": interrupted, "stopped": stopped})
+        if replacing and interrupt.pressed():  # Ctrl-C while the model was written: it replaces nothing
+            log(_kept(out, corpus_path, len(history), watch.best_epoch, train_cfg.epochs))
+            raise interrupt.Interrupted
         if replacing:  # the new run's checkpoint replaces the old one
             os.replace(ckpt, stage / modeldir.CHECKPOINT)
         modeldir.commit(stage, out)
@@ -196,6 +205,13 @@ def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return metrics
+
+
+def _kept(out: Path, corpus_path: str, done: int, best_epoch: int, epochs: int) -> str:
+    """What an interrupted ``--force`` run says: the old model stays, and how to continue or take the new one."""
+    return (f"\ninterrupted after {done} epoch{'s' * (done != 1)}; {out} is as it was. This run (best epoch {best_epoch}) "
+            f"is kept in {out / modeldir.NEXT}: `manne train {corpus_path} -o {out} --resume --epochs {epochs}` "
+            f"continues it, `--resume --epochs {done}` takes it as it is")
 
 
 def _restore_best(autoencoder, ckpt: Path, *, optimizer: bool = False) -> None:

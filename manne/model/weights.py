@@ -40,6 +40,8 @@ def read_weights(model_dir: str | os.PathLike, config: ModelConfig, *, dtype=np.
         If the file cannot be read, lacks a layer, or a shape does not match ``config``.
     """
     path = Path(model_dir) / "weights.npz"
+    if path.exists() and not path.is_file():  # a pipe would block the read forever
+        raise ModelError(f"{path}: a pipe, folder or device, not a weights file (reading a pipe would wait for ever)")
     if path.is_file() and not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a .npz archive (damaged, or another kind of file)")
     try:

@@ -182,9 +182,10 @@ def _event(t: float, kind: str, cells: Sequence[Any]) -> Event:
             raise ParameterError(f"'{kind}' takes a note{' and an optional velocity' if kind == 'on' else ''}")
         velocity = 100
         if len(cells) == 2:
-            velocity = int(float(cells[1]))
-            if not 1 <= velocity <= 127:
+            v = float(cells[1])
+            if not (math.isfinite(v) and 1 <= v <= 127):  # (NaN and Inf too: no integer to convert them to)
                 raise ParameterError(f"velocity {cells[1]} must be from 1 to 127")
+            velocity = int(v)
         return Event(t, kind, note_number(cells[0]), velocity)
     if len(cells) != 1:
         raise ParameterError(f"'{kind}' takes one value")

@@ -23,7 +23,7 @@ __all__ = [
     "PHASE_MODES", "METHODS", "METHOD_DEFAULT", "BLOCK_MIN", "BLOCK_MAX", "BLOCK_DEFAULT", "RENDER_BLOCK_DEFAULT",
     "BUFFER_MIN", "BUFFER_MAX", "BUFFER_DEFAULT", "VOLUME_DEFAULT", "RENDER_SECONDS_DEFAULT", "RENDER_SECONDS_MAX",
     "LATENT_RANGE_DEFAULT", "LATENT_TOL",
-    "check_method", "check_block", "check_buffer", "check_volume", "check_render_seconds", "check_latent_range",
+    "check_method", "check_block", "check_seed", "check_buffer", "check_volume", "check_render_seconds", "check_latent_range",
     "default_latent_range",
 ]
 
@@ -68,13 +68,24 @@ def check_method(method: Any, *, name: str = "method") -> str:
 
 def _check_int(value: Any, lo: int, hi: int, unit: str, name: str) -> int:
     if not _is_int(value) or not lo <= value <= hi:
-        raise ParameterError(f"{_label(name, value)} must be from {lo} to {hi} {unit} (an integer)")
+        raise ParameterError(f"{_label(name, value)} must be from {lo} to {hi}{f' {unit}' if unit else ''} (an integer)")
     return int(value)
 
 
-def check_block(block: Any, *, name: str = "block") -> int:
-    """``block`` as an int if it is an integer from :data:`BLOCK_MIN` to :data:`BLOCK_MAX` samples (the instrument's)."""
-    return _check_int(block, BLOCK_MIN, BLOCK_MAX, "samples", name)
+def check_block(block: Any, *, name: str = "block", n_fft: int | None = None) -> int:
+    """``block`` as an int if it is an integer from :data:`BLOCK_MIN` to :data:`BLOCK_MAX` samples (the
+    instrument's) and, given the model's ``n_fft``, divides it (the overlap-add takes whole blocks)."""
+    block = _check_int(block, BLOCK_MIN, BLOCK_MAX, "samples", name)
+    if n_fft is not None and n_fft % block:
+        fits = [str(b) for b in range(BLOCK_MIN, BLOCK_MAX + 1) if n_fft % b == 0]
+        raise ParameterError(f"{_label(name, block)} must divide the model's n_fft={n_fft}"
+                             + (f": {', '.join(fits)}" if fits else ""))
+    return block
+
+
+def check_seed(seed: Any, *, name: str = "seed") -> int:
+    """``seed`` as an int if it is an integer from 0 to 2**32 - 1 (NumPy's generators take no other)."""
+    return _check_int(seed, 0, 2**32 - 1, "", name)
 
 
 def check_buffer(buffer: Any, *, name: str = "buffer") -> int:

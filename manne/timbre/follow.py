@@ -17,12 +17,14 @@ import numpy as np
 
 from manne.errors import ParameterError
 
-__all__ = ["Target", "Followed", "read_target", "played_centroid", "candidates", "viterbi", "follow", "render_path",
+__all__ = ["Target", "Followed", "SMOOTH", "SMOOTH_MAX", "CENTROID_MAX", "read_target", "played_centroid", "candidates", "viterbi", "follow", "render_path",
            "measure_centroid"]
 
 STEP_S = 0.05  # one path point per 50 ms of target
 MAX_STEPS = 6000  # at most this many path points (a target longer than 5 min gets longer steps)
 SMOOTH = 0.5  # cost of crossing the whole latent range in one step, against a log-ratio error of 1
+SMOOTH_MAX = 1000.0  # (a jump then costs what a factor e^1000 of error would: the path stays put)
+CENTROID_MAX = 24000.0  # Hz: half the highest sample rate a model has (48 kHz); no sound's centroid lies above
 
 
 class Target(NamedTuple):
@@ -71,8 +73,10 @@ def read_target(path: str | os.PathLike) -> Target:
         raise ParameterError(f"{path}: times must start at 0 or later and increase row by row")
     if t[-1] > RENDER_SECONDS_MAX:
         raise ParameterError(f"{path}: the target ends at {t[-1]:g} s; at most {RENDER_SECONDS_MAX:g} s")
-    if np.any(c <= 0):
-        raise ParameterError(f"{path}: centroid values must be above 0 Hz")
+    bad = np.flatnonzero((c <= 0) | (c > CENTROID_MAX))
+    if len(bad):
+        raise ParameterError(f"{path}: centroid {c[bad[0]]:.4g} Hz (point {bad[0] + 1}) is out of range; centroid "
+                             f"values must be above 0 Hz and at most {CENTROID_MAX:g} Hz")
     f = np.array(data["flatness"]) if "flatness" in data else None
     if f is not None and (np.any(f < 0) or np.any(f > 1)):
         raise ParameterError(f"{path}: flatness values must be between 0 and 1")

@@ -3,8 +3,8 @@
 For every source file of a corpus, and for every folder that holds them, the mean and spread
 (standard deviation per neuron) of the codes of its frames (each frame encoded with its own
 note), with its name and frame count. Training writes them into the model directory as
-``landmarks.json``; ``manne landmarks`` recomputes them for an existing model (or for other
-recordings). A landmark is a place to go to: ``manne morph`` starts or ends at one, the window's
+``landmarks.json``; ``manne landmarks`` makes them for a model trained before, or adds those of
+other recordings (:func:`merge`: a name already there is refused, or replaced on request). A landmark is a place to go to: ``manne morph`` starts or ends at one, the window's
 XY pad shows them by name.
 
 ``landmarks.json``::
@@ -30,7 +30,7 @@ import numpy as np
 from manne.errors import ModelError, ParameterError
 from manne.io.files import read_json, write_json
 
-__all__ = ["Landmark", "FILE", "VERSION", "compute", "write", "read", "find", "short_name"]
+__all__ = ["Landmark", "FILE", "VERSION", "compute", "names", "check_names", "merge", "write", "read", "find", "short_name"]
 
 FILE = "landmarks.json"
 VERSION = 1
@@ -100,6 +100,43 @@ def compute(ae, corpus, *, batch: int = 4096, codes: np.ndarray | None = None) -
     return out
 
 
+def names(corpus) -> set[tuple[str, str]]:
+    """The ``(kind, name)`` of every landmark :func:`compute` can make of ``corpus`` (without encoding it)."""
+    files, folders = _names(list(corpus.sources))
+    return {("file", n) for n in files} | {("folder", d) for dirs in folders for d in dirs}
+
+
+def check_names(old: list[Landmark], planned: set[tuple[str, str]], *, replace: bool = False,
+                where: str = "the model") -> None:
+    """Refuse to add landmarks ``planned`` (``(kind, name)``, as :func:`names` gives them) whose names
+    are already in ``old``, unless ``replace``.
+
+    Raises
+    ------
+    ParameterError
+        Naming the first few that clash.
+    """
+    clash = sorted({(m.kind, m.name) for m in old} & set(planned))
+    if clash and not replace:
+        shown = ", ".join(f"{kind} {name!r}" for kind, name in clash[:4]) + (" …" if len(clash) > 4 else "")
+        raise ParameterError(f"{len(clash)} of these landmarks are already in {where} ({shown}); --replace replaces them")
+
+
+def merge(old: list[Landmark], new: list[Landmark], *, replace: bool = False) -> list[Landmark]:
+    """``old`` with ``new`` added, folders first, then files (each by name).
+
+    Raises
+    ------
+    ParameterError
+        If a landmark of ``new`` has the kind and name of one in ``old`` and ``replace`` is false
+        (:func:`check_names`); with ``replace`` the new one takes its place.
+    """
+    taken = {(m.kind, m.name) for m in new}
+    check_names(old, taken, replace=replace)
+    kept = [m for m in old if (m.kind, m.name) not in taken]
+    return sorted(kept + list(new), key=lambda m: (m.kind != "folder", m.name))
+
+
 def write(model_dir: str | os.PathLike, landmarks: list[Landmark], *, latent: int) -> Path:
     """Write ``landmarks.json`` into ``model_dir`` (atomically, replacing an older one)."""
     doc = {"version": VERSION, "latent": int(latent),
@@ -139,7 +176,7 @@ def read(model_dir: str | os.PathLike, *, latent: int | None = None) -> list[Lan
         return out
     except (KeyError, TypeError, ValueError) as exc:
         reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise ModelError(f"{path}: damaged landmarks file ({reason}); rebuild it with `manne landmarks {model_dir}`") from exc
+        raise ModelError(f"{path}: damaged landmarks file ({reason}); rebuild it with `manne landmarks {model_dir} --replace`") from exc
 
 
 def short_name(name: str) -> str:
