@@ -126,10 +126,16 @@ def test_bad_training_parameters():
         ModelConfig(bottleneck="tanh")
     with pytest.raises(ParameterError, match="epochs=0 must be at least 1"):
         TrainConfig(epochs=0)
-    with pytest.raises(ParameterError, match="schedule='cosine' must be one of constant, plateau"):
-        TrainConfig(schedule="cosine")
+    with pytest.raises(ParameterError, match="schedule=.sgdr. must be one of cosine, plateau, constant"):
+        TrainConfig(schedule="sgdr")
     with pytest.raises(ParameterError, match="max_minutes=-1 must be >= 0"):
         TrainConfig(max_minutes=-1)
+    with pytest.raises(ParameterError, match="warmup=0.9 must be at most 0.5"):
+        TrainConfig(warmup=0.9)
+    with pytest.raises(ParameterError, match="minutes=nan must be a finite number"):
+        TrainConfig(minutes=float("nan"))
+    with pytest.raises(ParameterError, match="min_gain=-1 must be >= 0"):
+        TrainConfig(min_gain=-1)
 
 
 def test_command_line_choices_are_the_config_enums():

@@ -98,7 +98,10 @@ class Monitor(keras.callbacks.Callback):
     history : the run's :class:`HistoryLog` (epochs done and seconds spent)
     monitor : the log value that scores an epoch (``"val_mse"``, or ``"mse"`` without validation frames)
     best_val, best_epoch : a resumed run's best score and its epoch (None for a new run)
-    progress : show a progress bar (on a terminal only)
+    progress : show a progress bar (on a terminal only): epochs done of the epochs planned, with the
+        estimated time left
+    plan : the :class:`~manne.model.schedule.CosinePlan` whose planned epochs the bar counts to (None:
+        ``cfg.epochs``)
 
     Attributes
     ----------
@@ -107,8 +110,9 @@ class Monitor(keras.callbacks.Callback):
     """
 
     def __init__(self, ckpt: Path, cfg: TrainConfig, history: HistoryLog, *, monitor: str,
-                 best_val: float | None = None, best_epoch: int | None = None, progress: bool = True):
+                 best_val: float | None = None, best_epoch: int | None = None, progress: bool = True, plan=None):
         super().__init__()
+        self.plan = plan
         self.ckpt, self.cfg, self.history, self.monitor = Path(ckpt), cfg, history, monitor
         self.best_val, self.best_epoch = best_val, best_epoch
         self.stopped: str | None = None
@@ -117,8 +121,10 @@ class Monitor(keras.callbacks.Callback):
         if progress:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=cfg.epochs, initial=len(history.rows), unit="epoch", desc="training",
-                            dynamic_ncols=True, disable=None)
+            # tqdm's remaining time: the epochs still planned at the pace of this run's epochs
+            self.bar = tqdm(total=plan.planned if plan is not None else cfg.epochs, initial=len(history.rows),
+                            unit="epoch", desc="training", dynamic_ncols=True, disable=None,
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} epochs [{elapsed}<{remaining} left]{postfix}")
         self._saved_at, self._unsaved = time.perf_counter(), False
 
     def on_epoch_end(self, epoch, logs=None):
@@ -146,6 +152,8 @@ class Monitor(keras.callbacks.Callback):
             self.save_checkpoint()
         if self.bar is not None:
             row = self.history.rows[-1] if self.history.rows else {}
+            if self.plan is not None:
+                self.bar.total = self.plan.planned
             self.bar.update(1)
             self.bar.set_postfix_str(f"mse {row.get('mse', np.nan):.2e} val {row.get('val_mse', np.nan):.2e} "
                                      f"best {self.best_val:.2e}@{self.best_epoch} lr {row.get('lr', np.nan):.1e}")
@@ -191,15 +199,21 @@ def _finite(arrays: list[np.ndarray]) -> bool:
 
 
 def callbacks(cfg: TrainConfig, *, monitor: str, epoch: int, best_val: float | None,
-              best_epoch: int | None) -> list[keras.callbacks.Callback]:
-    """Keras's schedule and early stop for ``cfg``, started where a run at ``epoch`` epochs stood.
+              best_epoch: int | None, steps_per_epoch: int = 1, seconds: float = 0.0) -> list[keras.callbacks.Callback]:
+    """The schedule and early stop for ``cfg``, started where a run at ``epoch`` epochs (and ``seconds``
+    of training) stood.
 
+    ``cosine`` is :class:`manne.model.schedule.CosinePlan` (``steps_per_epoch`` batches an epoch);
     ``plateau`` halves the rate after ``cfg.plateau_patience`` epochs without improvement (floor
     ``cfg.min_lr``); ``patience`` epochs without improvement stop training (``patience=0``: never).
     Any decrease counts as an improvement (``min_delta=0``: MSEs are about 1e-4).
     """
     since = 0 if best_epoch is None else max(0, epoch - best_epoch)
     out: list[keras.callbacks.Callback] = []
+    if cfg.schedule == "cosine":
+        from manne.model.schedule import CosinePlan
+
+        out.append(CosinePlan(cfg, steps_per_epoch=steps_per_epoch, monitor=monitor, epoch=epoch, seconds=seconds))
     if cfg.schedule == "plateau":
         p = cfg.plateau_patience
         out.append(PlateauLR(monitor=monitor, mode="min", factor=0.5, patience=p, min_lr=cfg.min_lr, min_delta=0.0,

@@ -16,6 +16,7 @@ A NaN or Inf score stops training too (``diverged``).
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import shutil
@@ -32,7 +33,7 @@ from manne.inspect.examples import Examples
 from manne.io.files import remove_stale_temporaries, renamed, temporary_beside
 from manne.model import checkpoint, interrupt, modeldir
 from manne.model.config import ModelConfig, TrainConfig, from_dict
-from manne.model.dataset import batches, model_inputs
+from manne.model.dataset import model_inputs, training_data
 from manne.model.evaluate import evaluate, latent_range
 from manne.model.forward import Autoencoder
 from manne.model.weights import write_weights
@@ -40,7 +41,7 @@ from manne.model.weights import write_weights
 __all__ = ["train", "model_inputs", "STOPS"]
 
 # why training stopped, as metrics.json's "stopped" says it
-STOPS = ("epochs", "patience", "target_mse", "max_minutes", "interrupted", "diverged")
+STOPS = ("epochs", "minutes", "converged", "patience", "target_mse", "max_minutes", "interrupted", "diverged")
 
 # what a damaged Keras file raises on loading
 _KERAS_LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError)
@@ -150,16 +151,20 @@ def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg
 
     monitor = "val_mse" if len(val_idx) else "mse"
     best = {"best_val": state["best_val"], "best_epoch": state["best_epoch"]}
-    schedule = cb.callbacks(train_cfg, monitor=monitor, epoch=state["epoch"], **best)
+    steps = math.ceil(len(train_idx) / train_cfg.batch)
+    schedule = cb.callbacks(train_cfg, monitor=monitor, epoch=state["epoch"], steps_per_epoch=steps,
+                            seconds=state["seconds"], **best)
     history_log = cb.HistoryLog(ckpt / "history.csv", history, frames=len(train_idx), seconds=state["seconds"])
-    watch = cb.Monitor(ckpt, train_cfg, history_log, monitor=monitor, progress=progress, **best)
+    plan = next((c for c in schedule if hasattr(c, "planned")), None)
+    watch = cb.Monitor(ckpt, train_cfg, history_log, monitor=monitor, progress=progress, plan=plan, **best)
     interrupted = False
     try:
         if state["epoch"] < train_cfg.epochs:
-            data = batches(corpus, model_cfg, train_idx, train_cfg.batch, shuffle=True, seed=train_cfg.seed + state["epoch"])
-            val_data = batches(corpus, model_cfg, val_idx, 4096, shuffle=False, seed=0) if len(val_idx) else None
+            data = training_data(corpus, model_cfg, train_idx, batch=train_cfg.batch, shuffle=True,
+                                 seed=train_cfg.seed + state["epoch"])
+            val_data = training_data(corpus, model_cfg, val_idx, batch=4096, shuffle=False, seed=0) if len(val_idx) else None
             autoencoder.fit(data, validation_data=val_data, epochs=train_cfg.epochs, initial_epoch=state["epoch"],
-                            verbose=0, callbacks=[*schedule, history_log, watch, interrupt.stop_on_ctrl_c()])
+                            shuffle=False, verbose=0, callbacks=[*schedule, history_log, watch, interrupt.stop_on_ctrl_c()])
     except KeyboardInterrupt:
         if watch.best_epoch is None:  # Ctrl-C before the first epoch ended: there is no model worth writing
             log(f"\ninterrupted before the first epoch ended; nothing written{f' ({out} is as it was)' if replacing else ''}")
@@ -180,7 +185,8 @@ def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg
         log(f"\ntraining diverged at epoch {watch.diverged_at} (NaN or Inf in its {monitor}, weights or optimizer state); "
             f"saving the best model (epoch {watch.best_epoch}); a lower --lr may train further")
     early = any(isinstance(c, cb.EarlyStop) and c.stopped_epoch for c in schedule)
-    stopped = "interrupted" if interrupted else watch.stopped or ("patience" if early else "epochs")
+    planned = plan.stopped if plan is not None else None
+    stopped = "interrupted" if interrupted else watch.stopped or ("patience" if early else planned or "epochs")
     _restore_best(autoencoder, ckpt)
     info["training_seconds"] = history_log.seconds
     stage = temporary_beside(out, folder=True)
