@@ -18,10 +18,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from manne import dsp
-from manne.corpus.analysis import Analysis, analyse, chroma_filter
+from manne.corpus.analysis import Analysis
 from manne.corpus.split import SPLIT_MODES, SPLITS, assign_split, check_fractions, check_splits, folders_below_inputs
 from manne.errors import AudioFileError, CorpusError, ParameterError
-from manne.io.audio import find_audio, load
+from manne.io.audio import find_audio
 
 
 @dataclass
@@ -110,6 +110,8 @@ def build(
     skip_bad: bool = False,
     progress: bool = True,
     warn: Callable[[str], None] = print,
+    jobs: int = 1,
+    scratch: str | os.PathLike | None = None,
 ) -> Corpus:
     """Analyse audio files into a :class:`Corpus`, split by clip.
 
@@ -123,52 +125,52 @@ def build(
     skip_bad : go on past corrupt, silent or too-short files instead of stopping
     progress : show a progress bar on a terminal (needs tqdm)
     warn : called with one line for each skipped file and each file that decodes short (damaged)
+    jobs : files analysed at once, each in its own process (:func:`manne.corpus.workers.analysed`);
+        1 analyses in this process
+    scratch : a file to write the frames to as each file is analysed; the corpus's ``S`` is then
+        memory-mapped from it (the caller removes it once the corpus is saved), so memory holds
+        only the files being analysed, whatever the corpus's size. None: ``S`` is in memory.
 
     Raises
     ------
     AudioFileError, CorpusError, ParameterError
     """
+    from manne.corpus.workers import analysed
+
     if split_mode not in SPLIT_MODES:
         raise ParameterError(f"split_mode={split_mode!r} must be one of {SPLIT_MODES}")
     check_fractions(val, test)
     files = find_audio(inputs)
-    fb = chroma_filter(sr=analysis.sr, n_fft=analysis.n_fft, fmin=analysis.fmin, fmax=analysis.fmax)
+    sink = FrameSink(analysis.n_bins, scratch)
     parts = []
     sources: list[str] = []
     seconds, dropped = 0.0, 0
     t0 = time.perf_counter()
-    for path in _progress(files, progress, "analysing"):
-        try:
-            y = load(path, sr=analysis.sr, warn=warn)
-            if len(y) < analysis.n_fft:
-                raise AudioFileError(
-                    f"{path}: {len(y)} samples is shorter than one frame ({analysis.n_fft} samples at {analysis.sr} Hz)"
-                )
-            frames = analyse(y, analysis=analysis, fb=fb)
-            if len(frames.S) == 0:
-                raise AudioFileError(f"{path}: the file is silent")
-        except AudioFileError as exc:
-            if not skip_bad:
-                raise
-            warn(f"skipping {exc}")
-            continue
-        parts.append(frames)
-        sources.append(str(path))
-        seconds += len(y) / analysis.sr
-        dropped += frames.n_total - len(frames.S)
-    if not parts:
-        raise CorpusError("no usable audio: every file was skipped")
+    try:
+        for path, frames, n_samples, warnings in _progress(analysed(files, analysis, jobs=jobs), progress, "analysing",
+                                                            len(files)):
+            for line in warnings:
+                warn(line)
+            if isinstance(frames, AudioFileError):
+                if not skip_bad:
+                    raise frames
+                warn(f"skipping {frames}")
+                continue
+            sink.append(frames.S)
+            parts.append(frames._replace(S=None))  # the frames are on their way to disk (or in the sink)
+            sources.append(str(path))
+            seconds += n_samples / analysis.sr
+            dropped += frames.n_total - frames.gain.shape[0]
+        if not parts:
+            raise CorpusError("no usable audio: every file was skipped")
+        S = sink.finish()
+    finally:
+        sink.close()
     split, clip, clip_source, mode = assign_split(
         [p.frame for p in parts], folders_below_inputs([Path(s) for s in sources], inputs),
         val=val, test=test, mode=split_mode, seed=seed,
     )
     gain = np.concatenate([p.gain for p in parts])
-    S = np.empty((len(gain), analysis.n_bins), dtype=np.float32)
-    start = 0
-    for i, part in enumerate(parts):  # fill in place, freeing each file's frames as we go
-        S[start : start + len(part.S)] = part.S
-        start += len(part.S)
-        parts[i] = part._replace(S=None)
     n_voiced = int(sum(int(p.voiced.sum()) for p in parts))
     corpus = Corpus(
         S=S,
@@ -199,11 +201,61 @@ def build(
     return corpus
 
 
-def _progress(items, enabled: bool, desc: str):
+class FrameSink:
+    """Frames appended file by file: kept in memory, or written to a ``scratch`` file and memory-mapped.
+
+    Parameters
+    ----------
+    n_bins : int
+    scratch : path or None
+    """
+
+    def __init__(self, n_bins: int, scratch: str | os.PathLike | None = None):
+        self.n_bins, self.scratch, self.n = int(n_bins), scratch, 0
+        self._parts: list[np.ndarray] = []
+        self._fh = open(scratch, "wb") if scratch is not None else None
+
+    def append(self, S: np.ndarray) -> None:
+        """Add frames ``S`` (n, n_bins)."""
+        S = np.ascontiguousarray(S, dtype=np.float32)
+        if self._fh is not None:
+            try:
+                self._fh.write(memoryview(S).cast("B"))
+            except OSError as exc:  # a full disk: name the file
+                raise type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno or 0), str(self.scratch)) from exc
+        else:
+            self._parts.append(S)
+        self.n += len(S)
+
+    def finish(self) -> np.ndarray:
+        """All frames, shape (n, n_bins) float32: one array, or a read-only memory map of ``scratch``."""
+        if self._fh is None:
+            S = np.empty((self.n, self.n_bins), dtype=np.float32)
+            start = 0
+            while self._parts:  # fill in place, freeing each file's frames as we go
+                part = self._parts.pop(0)
+                S[start : start + len(part)] = part
+                start += len(part)
+            return S
+        try:
+            self._fh.close()
+        except OSError as exc:
+            raise type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno or 0), str(self.scratch)) from exc
+        return np.memmap(self.scratch, dtype=np.float32, mode="r", shape=(self.n, self.n_bins))
+
+    def close(self) -> None:
+        if self._fh is not None and not self._fh.closed:
+            try:
+                self._fh.close()
+            except OSError:  # the write that failed is the error to report
+                pass
+
+
+def _progress(items, enabled: bool, desc: str, total: int | None = None):
     if not enabled:
         return items
     try:
         from tqdm import tqdm
     except ImportError:
         return items
-    return tqdm(items, desc=desc, unit="file", leave=False, disable=None)  # None: only on a terminal
+    return tqdm(items, desc=desc, unit="file", leave=False, disable=None, total=total)  # None: only on a terminal

@@ -39,6 +39,7 @@ import json
 import numbers
 import os
 import shlex
+import struct
 import tokenize
 import zipfile
 import zlib
@@ -126,7 +127,9 @@ def load_corpus(path: str | os.PathLike) -> Corpus:
             missing = [k for k in _KEYS if k not in z.files]
             if missing:
                 raise CorpusError(f"{path}: not a manne corpus (missing {', '.join(missing)})")
-            arrays = {k: z[k] for k in _KEYS}
+            arrays = {k: z[k] for k in _KEYS if k != "S"}
+            mapped = mapped_member(path, z.zip, "S.npy")
+            arrays["S"], crc = (z["S"], None) if mapped is None else mapped
     except _DAMAGE as exc:
         raise CorpusError(f"{path}: cannot read corpus, the file is damaged or not a corpus ({_reason(exc)})") from exc
     for k, kind in _KEYS.items():
@@ -153,7 +156,7 @@ def load_corpus(path: str | os.PathLike) -> Corpus:
             raise CorpusError(f"{path}: {k} has shape {arrays[k].shape}, expected ({n},)")
     if n == 0:
         raise CorpusError(f"{path}: corpus holds no frames")
-    if not (np.isfinite(S).all() and np.isfinite(arrays["gain"]).all()):
+    if not (_finite_rows(path, S, crc) and np.isfinite(arrays["gain"]).all()):
         raise CorpusError(f"{path}: S or gain holds NaN or Inf values")
     pitch = arrays["pitch"].astype(np.float32, copy=False)
     if not np.isfinite(pitch).all() or pitch.min() < 0 or pitch.max() > 140:
@@ -185,6 +188,72 @@ def load_corpus(path: str | os.PathLike) -> Corpus:
         analysis=analysis,
         meta=meta,
     )
+
+
+def mapped_member(path: Path, zf: zipfile.ZipFile, name: str) -> tuple[np.ndarray, tuple[int, int, int]] | None:
+    """The ``.npy`` member ``name`` of the ``.npz`` ``path`` as a read-only memory map, or None.
+
+    ``np.savez`` stores members uncompressed, so a member's array lies in the file as it would in a
+    ``.npy``: after the zip's local header and the ``.npy`` header. Its pages are the file's (the
+    page cache's, not this process's own memory), read as they are touched. None for a compressed
+    member, a Fortran-ordered or object array, or a ``.npy`` version without a public header reader
+    (the caller reads those into memory). The member's CRC-32 is checked by :func:`_finite_rows`.
+
+    Returns
+    -------
+    array : np.memmap
+    crc : (the zip's CRC-32 of the member, the file offset of the member's start, of its array)
+
+    Raises
+    ------
+    ValueError
+        If the local header or the ``.npy`` header is damaged, or the member is shorter than its array.
+    """
+    info = zf.getinfo(name)
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise ValueError(f"bad local header of {name}")
+        n_name, n_extra = struct.unpack("<HH", local[26:30])
+        start = info.header_offset + 30 + n_name + n_extra
+        fh.seek(start)
+        version = np.lib.format.read_magic(fh)
+        readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in readers:
+            return None
+        shape, fortran, dtype = readers[version](fh)
+        offset = fh.tell()
+    if fortran or dtype.hasobject:
+        return None
+    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if offset + size != start + info.compress_size:
+        raise ValueError(f"{name} holds {start + info.compress_size - offset} bytes of data, its header announces {size}")
+    a = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape) if size else np.zeros(shape, dtype)
+    return a, (info.CRC, start, offset)
+
+
+def _finite_rows(path: Path, S: np.ndarray, check: tuple[int, int, int] | None, *, rows: int = 4096) -> bool:
+    """Whether every value of ``S`` is finite, a block of ``rows`` rows at a time; with ``check``
+    (:func:`mapped_member`'s), the member's CRC-32 is checked on the way (CorpusError naming ``path``
+    if it differs), so one pass over the file does both."""
+    crc = 0
+    if check is not None:
+        with open(path, "rb") as fh:
+            fh.seek(check[1])
+            crc = zlib.crc32(fh.read(check[2] - check[1]))
+    finite = True
+    for r in range(0, len(S), rows):
+        block = np.asarray(S[r : r + rows])
+        if check is not None:
+            crc = zlib.crc32(memoryview(np.ascontiguousarray(block)).cast("B"), crc)
+        finite = finite and bool(np.isfinite(block).all())
+    if check is not None and crc != check[0]:
+        raise CorpusError(f"{path}: cannot read corpus, the file is damaged or not a corpus "
+                          f"(BadZipFile: Bad CRC-32 for file 'S.npy')")
+    return finite
 
 
 def rebuild_command(path: str | os.PathLike, meta: dict, sources: Sequence[str]) -> str:
