@@ -59,6 +59,7 @@ def train(
     progress: bool = True,
     log: Callable[[str], None] = print,
     weights_dtype=np.float32,
+    devices: int = 1,
 ) -> dict:
     """Train an autoencoder on ``corpus`` and write the model directory ``out``.
 
@@ -70,6 +71,7 @@ def train(
     force : replace an existing model directory
     progress : show a progress bar (on a terminal only)
     weights_dtype : ``np.float32`` or ``np.float16`` for ``weights.npz``
+    devices : train on this many GPUs (or logical CPU devices) at once (:func:`manne.model.devices.strategy`)
 
     Returns
     -------
@@ -118,7 +120,8 @@ def train(
     new_out = not out.exists()
     try:
         return _train(corpus, corpus_path, out, work, model_cfg=model_cfg, train_cfg=train_cfg, state=state,
-                      history=history, replacing=replacing, progress=progress, log=log, weights_dtype=weights_dtype)
+                      history=history, replacing=replacing, progress=progress, log=log, weights_dtype=weights_dtype,
+                      devices=devices)
     except BaseException:
         if not modeldir.is_resumable(work):  # nothing worth keeping: leave no trace
             shutil.rmtree(work if replacing else work / modeldir.CHECKPOINT, ignore_errors=True)
@@ -129,23 +132,25 @@ def train(
 
 def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg: ModelConfig, train_cfg: TrainConfig,
            state: dict, history: list[dict], replacing: bool, progress: bool, log: Callable[[str], None],
-           weights_dtype) -> dict:
+           weights_dtype, devices: int = 1) -> dict:
     """:func:`train` with its checkpoint in ``work/checkpoint`` (``out`` itself unless ``replacing``)."""
     train_idx, val_idx = corpus.indices("train"), corpus.indices("val")
     ckpt = work / modeldir.CHECKPOINT
     ckpt.mkdir(parents=True, exist_ok=True)
 
     from manne.model import callbacks as cb  # loads Keras (quietly)
+    from manne.model.devices import blas_limited, strategy
     from manne.model.network import build, keras
 
     keras.utils.set_random_seed(train_cfg.seed)
-    if state["start"] == "last":
-        autoencoder = _load_keras(ckpt / "last.keras", lambda path: keras.models.load_model(path))
-    else:
-        autoencoder, _, _ = build(model_cfg, seed=train_cfg.seed)
-        autoencoder.compile(optimizer=keras.optimizers.Adam(train_cfg.lr), loss="mse", metrics=["mse"])
-        if state["start"] == "best":
-            _restore_best(autoencoder, ckpt, optimizer=True)
+    with strategy(devices).scope():  # the variables live on every device trained on
+        if state["start"] == "last":
+            autoencoder = _load_keras(ckpt / "last.keras", lambda path: keras.models.load_model(path))
+        else:
+            autoencoder, _, _ = build(model_cfg, seed=train_cfg.seed)
+            autoencoder.compile(optimizer=keras.optimizers.Adam(train_cfg.lr), loss="mse", metrics=["mse"])
+            if state["start"] == "best":
+                _restore_best(autoencoder, ckpt, optimizer=True)
     info = _info(corpus, corpus_path, model_cfg, train_cfg)
     modeldir.write_config(ckpt / "config.json", info)
 
@@ -163,8 +168,10 @@ def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg
             data = training_data(corpus, model_cfg, train_idx, batch=train_cfg.batch, shuffle=True,
                                  seed=train_cfg.seed + state["epoch"])
             val_data = training_data(corpus, model_cfg, val_idx, batch=4096, shuffle=False, seed=0) if len(val_idx) else None
-            autoencoder.fit(data, validation_data=val_data, epochs=train_cfg.epochs, initial_epoch=state["epoch"],
-                            shuffle=False, verbose=0, callbacks=[*schedule, history_log, watch, interrupt.stop_on_ctrl_c()])
+            with blas_limited(1):
+                autoencoder.fit(data, validation_data=val_data, epochs=train_cfg.epochs, initial_epoch=state["epoch"],
+                                shuffle=False, verbose=0, callbacks=[*schedule, history_log, watch,
+                                                                             interrupt.stop_on_ctrl_c()])
     except KeyboardInterrupt:
         if watch.best_epoch is None:  # Ctrl-C before the first epoch ended: there is no model worth writing
             log(f"\ninterrupted before the first epoch ended; nothing written{f' ({out} is as it was)' if replacing else ''}")
