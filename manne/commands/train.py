@@ -34,11 +34,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="the paper's model: --power 1 --no-register --output-activation relu")
     m.add_argument("--max-width", type=int, default=_M.max_width, help=f"widest hidden layer (default {_M.max_width}; smaller for quick tests)")
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=_T.epochs, help=f"maximum epochs (default {_T.epochs})")
+    t.add_argument("--epochs", type=int, default=_T.epochs,
+                   help=f"epochs: the cosine schedule's plan, the others' maximum (default {_T.epochs})")
     t.add_argument("--batch", type=int, default=_T.batch, help=f"batch size (default {_T.batch})")
     t.add_argument("--lr", type=float, default=_T.lr, help=f"Adam learning rate (default {_T.lr})")
     t.add_argument("--schedule", default=_T.schedule, choices=SCHEDULES,
-                   help=f"learning-rate schedule (default {_T.schedule}: halve after patience/2 epochs without improvement)")
+                   help=f"learning-rate schedule (default {_T.schedule}: warm-up, then a cosine decay over the planned epochs; "
+                   "plateau: halve after patience/2 epochs without improvement)")
+    t.add_argument("--minutes", type=float, default=_T.minutes,
+                   help="a time budget the cosine schedule plans for: as many epochs as fit, the decay ending with it")
+    t.add_argument("--warmup", type=float, default=_T.warmup, help=f"fraction of the cosine plan spent warming up (default {_T.warmup:g})")
+    t.add_argument("--min-gain", type=float, default=_T.min_gain,
+                   help=f"percent a minute: when validation improves more slowly, anneal and stop (default {_T.min_gain:g}; 0 never)")
     t.add_argument("--patience", type=int, default=_T.patience, help=f"stop after this many epochs without improvement, 0 never (default {_T.patience})")
     t.add_argument("--min-lr", type=float, default=_T.min_lr, help=f"floor of the plateau schedule (default {_T.min_lr:g})")
     t.add_argument("--target-mse", type=float, default=_T.target_mse, help="stop once validation MSE reaches this value")
@@ -48,6 +55,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     t.add_argument("--force", action="store_true",
                    help="replace an existing model directory (the old model stays until the new one is complete; "
                    "an interrupted run never replaces it)")
+    t.add_argument("--devices", type=int, default=1, help="train on this many GPUs at once (MirroredStrategy; default 1)")
     t.add_argument("--float16", action="store_true", help="store the NumPy weights as float16 (half the size)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
@@ -63,6 +71,12 @@ def run(args) -> int:
 def _run(args, ctrl_c) -> int:
     import numpy as np
 
+    from manne.errors import ParameterError
+    from manne.model.devices import size_threads
+
+    if args.devices < 1:
+        raise ParameterError(f"--devices {args.devices} must be at least 1")
+    size_threads()  # before TensorFlow starts
     from manne.corpus import load_corpus
     from manne.model.modeldir import check_output
     from manne.model.train import train
@@ -74,13 +88,15 @@ def _run(args, ctrl_c) -> int:
                             vae=args.vae, beta=args.beta, max_width=args.max_width, **extra)
     train_cfg = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                             schedule=args.schedule, patience=args.patience, min_lr=args.min_lr,
-                            target_mse=args.target_mse, max_minutes=args.max_minutes)
+                            target_mse=args.target_mse, max_minutes=args.max_minutes, minutes=args.minutes,
+                            warmup=args.warmup, min_gain=args.min_gain)
     corpus = load_corpus(args.corpus)
     ctrl_c.check()
     if not args.quiet:
         print(f"corpus {args.corpus}: {corpus.n_frames} frames; encoder widths {model_cfg.hidden + [model_cfg.latent]}")
     metrics = train(corpus, args.corpus, out, model_cfg=model_cfg, train_cfg=train_cfg, resume=args.resume,
-                    force=args.force, progress=not args.quiet, weights_dtype=np.float16 if args.float16 else np.float32)
+                    force=args.force, progress=not args.quiet, weights_dtype=np.float16 if args.float16 else np.float32,
+                    devices=args.devices)
     print(_report(out, metrics))
     return 130 if metrics["interrupted"] or ctrl_c.pressed else 0  # (a press while the model was written: it was)
 
@@ -91,6 +107,7 @@ def _report(out: Path, m: dict) -> str:
 
     state = {"interrupted": "interrupted; best model so far", "patience": "stopped early (no improvement)",
              "target_mse": "reached --target-mse", "max_minutes": "reached --max-minutes",
+             "minutes": "done in the --minutes budget", "converged": "converged (annealed and stopped)",
              "diverged": "stopped, training diverged; best model so far"}.get(m.get("stopped"), "done")
     return (f"{state}: wrote {out}  (epochs {m['epochs']}, best {m['best_epoch']}, "
             f"{m['training_seconds']:.0f} s, {m['frames_per_second'] or 0:.0f} frames/s)\n"
