@@ -192,7 +192,7 @@ def test_plateau_halves_the_rate_and_patience_stops(tiny_corpus, tmp_path):
     from manne.model.modeldir import read_history
 
     corpus = load_corpus(tiny_corpus)
-    cfg = TrainConfig(epochs=60, batch=64, patience=6, seed=1)  # halve after 3 epochs without progress, stop after 6
+    cfg = TrainConfig(epochs=60, batch=64, patience=6, seed=1, schedule="plateau")  # halve after 3 epochs without progress, stop after 6
     m = train(corpus, str(tiny_corpus), tmp_path / "m", model_cfg=ModelConfig(latent=2, **TINY), train_cfg=cfg, progress=False)
     rows = read_history(tmp_path / "m" / "history.csv")
     val, lr = [r["val_mse"] for r in rows], [r["lr"] for r in rows]
@@ -218,7 +218,7 @@ def test_constant_schedule_and_no_patience(tiny_corpus, tmp_path):
 def test_resumed_callbacks_start_where_the_run_stood():
     from manne.model import callbacks as cb
 
-    plateau, stop = cb.callbacks(TrainConfig(patience=6), monitor="val_mse", epoch=11, best_val=0.25, best_epoch=7)
+    plateau, stop = cb.callbacks(TrainConfig(patience=6, schedule="plateau"), monitor="val_mse", epoch=11, best_val=0.25, best_epoch=7)
     assert isinstance(plateau, cb.keras.callbacks.ReduceLROnPlateau) and isinstance(stop, cb.keras.callbacks.EarlyStopping)
     plateau.on_train_begin()
     stop.on_train_begin()
@@ -279,3 +279,54 @@ def test_bundled_default_model_loads_and_decodes():
     for note in (0, 7, 11):
         S = ae.decode(ae.latent_range.mean(axis=0), note)
         assert S.shape == (1, ae.analysis.n_bins) and np.isfinite(S).all() and (S >= 0).all() and S.max() > 0
+
+
+def test_cosine_plan_warms_up_decays_and_stops_at_its_end(tiny_corpus, tmp_path):
+    from manne.model.modeldir import read_history
+    from manne.model.schedule import CosinePlan
+
+    corpus = load_corpus(tiny_corpus)
+    cfg = TrainConfig(epochs=8, batch=64, lr=2e-3, min_lr=1e-5, warmup=0.25, patience=0, min_gain=0)
+    m = train(corpus, str(tiny_corpus), tmp_path / "m", model_cfg=ModelConfig(latent=2, **TINY), train_cfg=cfg, progress=False)
+    rows = read_history(tmp_path / "m" / "history.csv")
+    assert m["stopped"] == "epochs" and len(rows) == 8
+    # the rate of each epoch's last batch: the plan's, computed the slow way
+    spe = -(-len(corpus.indices("train")) // cfg.batch)
+    warm, end = round(0.25 * 8 * spe), 8 * spe
+
+    def slow(step):
+        if step < warm:
+            return 2e-3 * (step + 1) / warm
+        return 1e-5 + (2e-3 - 1e-5) * 0.5 * (1 + np.cos(np.pi * (step - warm) / (end - warm)))
+
+    np.testing.assert_allclose([r["lr"] for r in rows], [slow((e + 1) * spe - 1) for e in range(8)], rtol=1e-5)
+    lr = [r["lr"] for r in rows]
+    peak = int(np.argmax(lr))
+    assert lr[0] < lr[peak] == pytest.approx(2e-3) and (np.diff(lr[peak:]) < 0).all() and lr[-1] < 0.02 * lr[peak]
+    plan = CosinePlan(cfg, steps_per_epoch=spe, monitor="val_mse")
+    assert plan.rate(warm) == pytest.approx(2e-3) and plan.rate(end) == pytest.approx(1e-5) and plan.planned == 8
+
+
+def test_a_minutes_budget_plans_the_decay_to_end_with_it(tiny_corpus, tmp_path):
+    from manne.model.modeldir import read_history
+
+    corpus = load_corpus(tiny_corpus)
+    cfg = TrainConfig(epochs=10_000, batch=64, minutes=0.4, patience=0, min_gain=0)  # 24 s: tens of epochs
+    m = train(corpus, str(tiny_corpus), tmp_path / "m", model_cfg=ModelConfig(latent=2, **TINY), train_cfg=cfg, progress=False)
+    rows = read_history(tmp_path / "m" / "history.csv")
+    assert m["stopped"] == "minutes" and 2 <= len(rows) < 10_000
+    assert rows[-1]["lr"] < 0.05 * cfg.lr  # the decay ended with the budget, not cut off at a high rate
+
+
+def test_slow_progress_anneals_and_stops(tiny_corpus, tmp_path):
+    from manne.model.modeldir import read_history
+
+    corpus = load_corpus(tiny_corpus)
+    # any progress slower than 1000 % a minute counts as converged: the plan anneals after the window
+    cfg = TrainConfig(epochs=10_000, batch=64, patience=0, min_gain=1000.0, warmup=0.0)
+    m = train(corpus, str(tiny_corpus), tmp_path / "m", model_cfg=ModelConfig(latent=2, **TINY), train_cfg=cfg, progress=False)
+    rows = read_history(tmp_path / "m" / "history.csv")
+    assert m["stopped"] == "converged" and len(rows) < 10_000
+    assert rows[-1]["lr"] < 0.05 * cfg.lr
+    annealed = [r for r in rows if r["lr"] < cfg.lr * 0.999]
+    assert 2 <= len(annealed) <= max(2, -(-(len(rows) - len(annealed)) // 5))  # a fifth of the epochs before it

@@ -8,6 +8,7 @@ from pathlib import Path
 from manne.model.config import AUGMENTS, BOTTLENECKS, OUTPUTS, PAPER, SCHEDULES, ModelConfig, TrainConfig
 
 _M, _T = ModelConfig(), TrainConfig()
+EPOCHS_MAX = 10**6  # the epochs of a --minutes budget without --epochs: the budget decides
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -34,8 +35,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="the paper's model: --power 1 --no-register --output-activation relu")
     m.add_argument("--max-width", type=int, default=_M.max_width, help=f"widest hidden layer (default {_M.max_width}; smaller for quick tests)")
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int, default=_T.epochs,
-                   help=f"epochs: the cosine schedule's plan, the others' maximum (default {_T.epochs})")
+    t.add_argument("--epochs", type=int, default=None,
+                   help=f"epochs: the cosine schedule's plan, the others' maximum (default {_T.epochs}; "
+                   "with --minutes, no limit but the budget)")
     t.add_argument("--batch", type=int, default=_T.batch, help=f"batch size (default {_T.batch})")
     t.add_argument("--lr", type=float, default=_T.lr, help=f"Adam learning rate (default {_T.lr})")
     t.add_argument("--schedule", default=_T.schedule, choices=SCHEDULES,
@@ -86,7 +88,8 @@ def _run(args, ctrl_c) -> int:
     extra = PAPER if args.paper else {"power": args.power, "register": args.register, "output": args.output_activation}
     model_cfg = ModelConfig(latent=args.latent, bottleneck=args.bottleneck, augment=args.augment, skip=args.skip,
                             vae=args.vae, beta=args.beta, max_width=args.max_width, **extra)
-    train_cfg = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
+    epochs = args.epochs if args.epochs is not None else (EPOCHS_MAX if args.minutes else _T.epochs)
+    train_cfg = TrainConfig(epochs=epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                             schedule=args.schedule, patience=args.patience, min_lr=args.min_lr,
                             target_mse=args.target_mse, max_minutes=args.max_minutes, minutes=args.minutes,
                             warmup=args.warmup, min_gain=args.min_gain)

@@ -116,7 +116,7 @@ class TrainConfig:
     ``schedule="cosine"`` (the default, :mod:`manne.model.schedule`) plans ``epochs`` epochs, or as
     many as fit in ``minutes`` of training: a linear warm-up over the first ``warmup`` of the plan to
     ``lr``, then a cosine decay to ``min_lr`` at the plan's end; when validation MSE improves by less
-    than ``min_gain`` percent a minute it anneals over a tenth of the plan and stops. ``"plateau"``
+    than ``min_gain`` percent a minute it anneals (over a fifth as many epochs as ran) and stops. ``"plateau"``
     halves the rate (down to ``min_lr``) when validation MSE stalls for :attr:`plateau_patience`
     epochs; ``"constant"`` keeps ``lr``. Training also stops after ``patience`` epochs without
     improvement (0 disables it), at ``target_mse`` on validation, or after ``max_minutes`` of

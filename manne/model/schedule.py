@@ -10,8 +10,8 @@ where training stops. Two things change the plan while training runs:
 * convergence (``cfg.min_gain``): when the best validation score improved by less than
   ``cfg.min_gain`` percent a minute over the last :data:`WINDOW_S` seconds (and at least
   :data:`WINDOW_EPOCHS` epochs), the schedule anneals: the rate falls from where it is to
-  ``cfg.min_lr`` over the next tenth of the plan (at least :data:`ANNEAL_EPOCHS` epochs), and
-  training stops there.
+  ``cfg.min_lr`` over a fifth as many epochs as have run (at least :data:`ANNEAL_EPOCHS`, never
+  past the plan's end), and training stops there.
 
 The rate is set before every batch (a Python float assigned to the optimizer's variable), so the
 warm-up is smooth even when the plan is a few epochs long.
@@ -30,6 +30,7 @@ __all__ = ["CosinePlan", "WINDOW_S", "WINDOW_EPOCHS", "ANNEAL_EPOCHS"]
 WINDOW_S = 30.0  # the convergence test looks back at least this long ...
 WINDOW_EPOCHS = 4  # ... and at least this many epochs
 ANNEAL_EPOCHS = 2  # the shortest final decay
+FIRST_PLAN = 60  # epochs a time budget's warm-up assumes until the first epoch has been timed
 
 
 class CosinePlan(keras.callbacks.Callback):
@@ -54,9 +55,13 @@ class CosinePlan(keras.callbacks.Callback):
         super().__init__()
         self.cfg, self.spe, self.monitor = cfg, max(1, int(steps_per_epoch)), monitor
         self.epoch, self.seconds = int(epoch), float(seconds)
-        self.warmup = max(1, round(cfg.warmup * cfg.epochs * self.spe)) if cfg.warmup > 0 else 0
+        # a budget's plan is not known before the first epoch's pace: warm up as a plan of FIRST_PLAN would
+        first = min(cfg.epochs, FIRST_PLAN) if cfg.minutes else cfg.epochs
+        self.warmup = max(1, round(cfg.warmup * first * self.spe)) if cfg.warmup > 0 else 0
         self.start, self.lr0, self.end = self.warmup, float(cfg.lr), cfg.epochs * self.spe  # the cosine segment
         self.annealing = False
+        self._converged_at: int | None = None
+        self._budgeted = False
         self.stopped: str | None = None
         self._best: list[tuple[float, int, float]] = []  # (seconds, epoch, best score) after each epoch
         self._paces: list[float] = []
@@ -92,20 +97,24 @@ class CosinePlan(keras.callbacks.Callback):
         if self.cfg.minutes and not self.annealing:
             self._fit_budget(done)
         if self.cfg.min_gain and not self.annealing and self._converged(done):
+            self._converged_at = done
             self._anneal(done)
         if done >= self.planned:
-            self.stopped = "converged" if self.annealing else ("minutes" if self.cfg.minutes else "epochs")
+            self.stopped = "converged" if self._converged_at else ("minutes" if self.cfg.minutes else "epochs")
             self.model.stop_training = True
 
     def _fit_budget(self, done: int) -> None:
-        """Move the plan's end to the last epoch that fits in the budget at the pace so far."""
+        """Move the plan's end to the last epoch that fits in the budget at the pace so far (at most
+        ``cfg.epochs``); the first time, make the warm-up that fraction of this plan."""
         paces = self._paces[1:] or self._paces  # the first epoch of a run also traces the model
         pace = sum(paces[-5:]) / len(paces[-5:])
         left = 60.0 * self.cfg.minutes - self.seconds
-        end_epoch = min(self.cfg.epochs, max(done + 1 if left > 0.5 * pace else done, done + int(left / pace)))
-        self.end = max(end_epoch * self.spe, done * self.spe)
-        if self.end <= self.start:  # the budget ends inside the warm-up: decay from here
-            self._anneal(done, epochs=max(0, end_epoch - done))
+        end_epoch = min(self.cfg.epochs, done + int(left / pace) + (1 if left % pace > 0.5 * pace else 0))
+        if not self._budgeted and self.cfg.warmup > 0:
+            self.warmup = min(self.warmup, max(1, round(self.cfg.warmup * end_epoch * self.spe)))
+            self.start = self.warmup
+        self._budgeted = True
+        self.end = max(end_epoch, done) * self.spe
 
     def _converged(self, done: int) -> bool:
         """Whether the best score improved by less than ``min_gain`` percent a minute over the window."""
@@ -120,9 +129,9 @@ class CosinePlan(keras.callbacks.Callback):
         return gain < self.cfg.min_gain
 
     def _anneal(self, done: int, *, epochs: int | None = None) -> None:
-        """Decay from the current rate to ``min_lr`` over the next tenth of the plan, then stop."""
+        """Decay from the current rate to ``min_lr`` over ``epochs`` (default: a fifth of those done), then stop."""
         if epochs is None:
-            epochs = max(ANNEAL_EPOCHS, math.ceil(0.1 * self.cfg.epochs))
+            epochs = max(ANNEAL_EPOCHS, math.ceil(0.2 * done))
         step = done * self.spe
         self.lr0 = self.rate(step)
         self.start, self.end = step, min(step + epochs * self.spe, max(self.end, step))
