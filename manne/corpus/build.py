@@ -48,6 +48,11 @@ class Corpus:
     def hash(self) -> str:
         return str(self.meta.get("hash", ""))
 
+    def frames(self, idx: np.ndarray) -> "Rows":
+        """Frames ``idx`` of ``S``, read a slice at a time (:class:`Rows`): what the NumPy encoder and
+        the MSE take, without a copy of all the frames at once (``S[idx]`` would copy them)."""
+        return Rows(self.S, idx)
+
     def indices(self, name: str) -> np.ndarray:
         """Frame indices of split ``name`` (``"train"``, ``"val"`` or ``"test"``)."""
         if name not in SPLITS:
@@ -88,6 +93,28 @@ class Corpus:
                          f"MIDI {float(np.min(self.pitch)):.0f}-{float(np.max(self.pitch)):.0f}")
         lines.append(f"  analysis: sr={a.sr} n_fft={a.n_fft} hop_length={a.hop_length} silence_db={a.silence_db}")
         return "\n".join(lines)
+
+
+class Rows:
+    """Rows ``idx`` of an array ``S`` (n, n_bins), read on demand: ``len(rows)``, ``rows.shape``,
+    ``rows[a:b]`` (an array of those rows) and ``np.asarray(rows)`` (all of them)."""
+
+    def __init__(self, S: np.ndarray, idx: np.ndarray):
+        self.S, self.idx = S, np.asarray(idx)
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.idx), int(self.S.shape[1]))
+
+    def __getitem__(self, key) -> np.ndarray:
+        return np.asarray(self.S[self.idx[key]])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        a = np.asarray(self.S[self.idx])
+        return a if dtype is None else a.astype(dtype, copy=False)
 
 
 def content_hash(corpus: Corpus) -> str:

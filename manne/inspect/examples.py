@@ -55,7 +55,7 @@ class Examples:
         held-out frames (from the test split, else val, else train) of ``corpus`` under model ``ae``.
         ``codes``, shape (n_frames, latent): ``ae.encode`` of every frame, where the caller has them already."""
         idx = corpus.indices("train")
-        z = ae.encode(corpus.S[idx], corpus.pitch[idx], corpus.clip[idx]) if codes is None else codes[idx]
+        z = ae.encode(corpus.frames(idx), corpus.pitch[idx], corpus.clip[idx]) if codes is None else codes[idx]
         if len(idx) > max_codes:
             keep = np.sort(np.random.default_rng(seed).choice(len(idx), max_codes, replace=False))
             z, idx = z[keep], idx[keep]

@@ -31,7 +31,7 @@ def evaluate(ae: Autoencoder, corpus: Corpus) -> dict:
     res = {}
     for name in ("val", "test"):
         idx = corpus.indices(name)
-        res[f"{name}_mse"] = ae.mse(corpus.S[idx], corpus.pitch[idx], corpus.clip[idx]) if len(idx) else None
+        res[f"{name}_mse"] = ae.mse(corpus.frames(idx), corpus.pitch[idx], corpus.clip[idx]) if len(idx) else None
         res[f"{name}_frames"] = int(len(idx))
     return res
 
@@ -45,5 +45,5 @@ def latent_range(ae: Autoencoder, corpus: Corpus, idx: np.ndarray, *, codes: np.
     """
     if ae.config.bottleneck == "sigmoid" and not ae.config.vae:
         return default_latent_range(ae.latent)
-    z = ae.encode(corpus.S[idx], corpus.pitch[idx], corpus.clip[idx]) if codes is None else codes[idx]
+    z = ae.encode(corpus.frames(idx), corpus.pitch[idx], corpus.clip[idx]) if codes is None else codes[idx]
     return [z.min(axis=0).tolist(), z.max(axis=0).tolist()]
