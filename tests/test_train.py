@@ -328,5 +328,6 @@ def test_slow_progress_anneals_and_stops(tiny_corpus, tmp_path):
     rows = read_history(tmp_path / "m" / "history.csv")
     assert m["stopped"] == "converged" and len(rows) < 10_000
     assert rows[-1]["lr"] < 0.05 * cfg.lr
-    annealed = [r for r in rows if r["lr"] < cfg.lr * 0.999]
-    assert 2 <= len(annealed) <= max(2, -(-(len(rows) - len(annealed)) // 5))  # a fifth of the epochs before it
+    # the anneal takes a fifth as many epochs as ran before it: within the last fifth of the run, the rate
+    # fell from where the (hardly begun) cosine stood to the floor
+    assert rows[-(len(rows) // 5 + 2)]["lr"] > 0.9 * cfg.lr

@@ -157,7 +157,7 @@ class TrainConfig:
         _check_number("max_minutes", self.max_minutes, 0.0, math.inf)
         _check_number("warmup", self.warmup, 0.0, 0.5)
         _check_number("minutes", self.minutes, 0.0, 10**6)
-        _check_number("min_gain", self.min_gain, 0.0, 100.0)
+        _check_number("min_gain", self.min_gain, 0.0, 1e4)
 
     @property
     def plateau_patience(self) -> int:
