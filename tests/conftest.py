@@ -102,7 +102,7 @@ def tiny_model(tiny_corpus, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "tiny"
     train(load_corpus(tiny_corpus), str(tiny_corpus), out,
           model_cfg=ModelConfig(latent=2, max_width=64),
-          train_cfg=TrainConfig(epochs=30, batch=64, lr=2e-3), progress=False)
+          train_cfg=TrainConfig(epochs=30, batch=64, lr=2e-3, schedule="plateau", min_gain=0.0), progress=False)
     return out
 
 
@@ -115,7 +115,7 @@ def tiny_paper_model(tiny_corpus, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("models") / "tiny-paper"
     train(load_corpus(tiny_corpus), str(tiny_corpus), out, model_cfg=ModelConfig(latent=2, max_width=64, **PAPER),
-          train_cfg=TrainConfig(epochs=30, batch=64, lr=2e-3), progress=False)
+          train_cfg=TrainConfig(epochs=30, batch=64, lr=2e-3, schedule="plateau", min_gain=0.0), progress=False)
     return out
 
 
@@ -144,7 +144,7 @@ def bright_model(bright_dir, tmp_path_factory) -> Path:
     # the paper's model: the timbre tools' arithmetic is checked on codes that place each file apart
     # (a register-aware model gives files of one timbre at other pitches one code)
     train(load_corpus(corpus), str(corpus), out, model_cfg=ModelConfig(latent=2, max_width=64, **PAPER),
-          train_cfg=TrainConfig(epochs=40, batch=64, lr=2e-3), progress=False)
+          train_cfg=TrainConfig(epochs=40, batch=64, lr=2e-3, schedule="plateau", min_gain=0.0), progress=False)
     return out
 
 

@@ -62,8 +62,8 @@ def test_pedal_mod_wheel_and_learn(session):
     h(session, Message("control_change", control=64, value=127))
     h(session, Message("control_change", control=64, value=0))
     assert events(session) == [("pedal", True, 0), ("pedal", False, 0)]
-    assert h(session, Message("control_change", control=1, value=127)) == "mod wheel -> z8"
-    assert session.z[7] == pytest.approx(1.0)
+    assert h(session, Message("control_change", control=1, value=127)) == "mod wheel -> z7"
+    assert session.z[6] == pytest.approx(0.0)  # the bundled model's brightness neuron brightens downwards
     session.learn("z2")
     assert h(session, Message("control_change", control=21, value=127)) == "CC 21 -> z2"
     h(session, Message("control_change", control=21, value=0))

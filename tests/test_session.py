@@ -85,10 +85,10 @@ def test_default_controllers(session):
     assert session.control_change(64, 127) == "sustain" and events(session) == [("pedal", True, 0)]
     assert session.control_change(64, 10) == "sustain" and events(session) == [("pedal", False, 0)]
     assert session.control_change(7, 127) == "volume" and session.engine.controls.volume == 1.0
-    # the bundled model's descriptors: neuron 8 brightens most (centroid +0.55 over its travel)
-    assert session.state().mod_wheel == ("z8", False)
-    assert session.control_change(1, 127) == "mod wheel -> z8" and session.z[7] == pytest.approx(1.0)
-    assert session.control_change(1, 0) == "mod wheel -> z8" and session.z[7] == pytest.approx(0.0)
+    # the bundled model's descriptors: neuron 7 brightens most, downwards (the wheel's up is its down)
+    assert session.state().mod_wheel == ("z7", True)
+    assert session.control_change(1, 127) == "mod wheel -> z7" and session.z[6] == pytest.approx(0.0)
+    assert session.control_change(1, 0) == "mod wheel -> z7" and session.z[6] == pytest.approx(1.0)
     session.pitch_bend(0.5)
     session.sustain(True)
     assert session.control_change(121, 0) == "reset controllers"

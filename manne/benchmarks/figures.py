@@ -131,7 +131,8 @@ def response_samples(ae, *, method: str = "harmonic", n_fft: int | None = None, 
     z_old, z_new = ae.latent_range[0], ae.latent_range[1]
 
     def synth(z) -> Synth:
-        s = Synth(ae, method=method, n_fft=n_fft, seed=0)
+        # the partials' response: the noise between them follows a slider within its 1024-sample hop
+        s = Synth(ae, method=method, n_fft=n_fft, seed=0, noise=False)
         s.set_z(z)
         s.note_on(note, 100)
         return s

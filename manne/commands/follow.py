@@ -57,7 +57,7 @@ def run(args) -> int:
     if not got.inside.all():
         print(f"manne follow: warning: {np.mean(~got.inside):.0%} of the target lies outside what the model plays "
               f"for {note_name(note)} ({lo:.0f}-{hi:.0f} Hz); there it stays at the nearest end", file=sys.stderr)
-    synth = Synth(ae)
+    synth = Synth(ae, noise=False)  # what follow models and measures: the partials
     y = render_path(synth, got.times, got.z, note=note)
     write_wav(out, y, sr=synth.sr, force=args.force)
     measured = measure_centroid(y, got.times, sr=synth.sr, n_fft=ae.analysis.n_fft)

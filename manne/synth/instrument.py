@@ -301,8 +301,10 @@ class Synth(ControlSide, GuardedCallbacks):
                          else self.adsr.held(t)) * v.gain)
         if self.method == "harmonic":
             y = self._harmonic(voices, envs, ratio)
-            if self.noise:
+            if self.noise and voices:
                 y += self._between.block_of(voices, envs, ratio, self._noise)
+            elif self.noise:  # the last voice has ended: the noise's overlap tail (at its end's tiny level) too
+                self._between.reset()
         else:
             y = self._spectral(voices, envs, ratio)
         self.playing = tuple((float(midi_hz(v.note)) * ratio, v.amps * float(e[-1]))
