@@ -27,7 +27,7 @@ COMMANDS = {  # name -> (arguments after the model, the output that fails first)
 def test_full_disk_names_the_output(command, tiny_model, tiny_corpus, tone_dir, tmp_path, capsys):
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model, ignore=shutil.ignore_patterns("checkpoint", "model.keras"))
-    (tmp_path / "target.csv").write_text("time,centroid\n0,700\n1,1100\n")
+    (tmp_path / "target.csv").write_text("time,centroid\n0,500\n1,900\n")
     args, first = COMMANDS[command]
     argv = [a.format(corpus=tiny_corpus, out=tmp_path, tones=tone_dir) for a in args]
     before = (model / "landmarks.json").read_bytes()
