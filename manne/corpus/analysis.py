@@ -295,8 +295,27 @@ def analyse(y: np.ndarray, *, analysis: Analysis = Analysis(), fb: np.ndarray | 
         fb = chroma_filter(sr=a.sr, n_fft=a.n_fft, fmin=a.fmin, fmax=a.fmax)
     S, gain = dsp.normalize_frames(stft_magnitude(y, n_fft=a.n_fft, hop_length=a.hop_length))
     keep = dsp.loud_frames(gain, silence_db=a.silence_db)
-    tracked, voiced = track_pitch(y, sr=a.sr, n_fft=a.n_fft, hop_length=a.hop_length, n_frames=len(keep))
     S = S[keep]
-    pitch = fill_unvoiced(tracked[keep], chroma_argmax(S, fb), S, sr=a.sr, n_fft=a.n_fft)
+    pitch, voiced = frame_pitch(y, S, keep, analysis=a, fb=fb)
     note = (np.round(pitch).astype(np.int64) % 12).astype(np.int8)
-    return Frames(S, gain[keep], note, pitch, voiced[keep], np.flatnonzero(keep).astype(np.int32), len(keep))
+    return Frames(S, gain[keep], note, pitch, voiced, np.flatnonzero(keep).astype(np.int32), len(keep))
+
+
+def frame_pitch(y: np.ndarray, S: np.ndarray, keep: np.ndarray, *, analysis: Analysis,
+                fb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pitch of each kept frame of ``y``: pYIN's (:func:`track_pitch`), else the chroma's class in
+    the nearest pitched frame's octave (:func:`fill_unvoiced`).
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,); S : np.ndarray, shape (n_kept, n_bins), its kept frames
+    keep : np.ndarray of bool, shape (n_frames,), which of the STFT's frames are kept
+    analysis : Analysis; fb : np.ndarray, shape (12, n_bins), its :func:`chroma_filter`
+
+    Returns
+    -------
+    pitch : np.ndarray, shape (n_kept,), float32; voiced : np.ndarray, shape (n_kept,), bool
+    """
+    a = analysis
+    tracked, voiced = track_pitch(y, sr=a.sr, n_fft=a.n_fft, hop_length=a.hop_length, n_frames=len(keep))
+    return fill_unvoiced(tracked[keep], chroma_argmax(S, fb), S, sr=a.sr, n_fft=a.n_fft), voiced[keep]

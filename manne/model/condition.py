@@ -14,7 +14,7 @@ import numpy as np
 
 from manne.errors import ParameterError
 
-__all__ = ["REGISTER_CENTER", "REGISTER_SPAN", "as_pitch", "pitch_class", "register", "condition"]
+__all__ = ["REGISTER_CENTER", "REGISTER_SPAN", "as_pitch", "pitch_class", "register", "condition", "scalar", "compress"]
 
 REGISTER_CENTER = 60.0  # middle C has register 0
 REGISTER_SPAN = 24.0  # two octaves per unit: C2 is -1.5, C6 +1
@@ -72,3 +72,33 @@ def condition(note, *, with_register: bool) -> np.ndarray:
     if with_register:
         c[:, 12] = register(pitch)
     return c
+
+
+def scalar(note: float) -> tuple[int, float]:
+    """The conditioning of one note, allocation-free for the real-time encoder and decoder: its pitch
+    class and register (``(pitch - 60) / 24``), by :func:`as_pitch`'s rule.
+
+    Raises
+    ------
+    ParameterError
+        If ``note`` is NaN, negative or above :data:`PITCH_MAX`.
+    """
+    p = float(note)
+    if not 0.0 <= p <= PITCH_MAX:
+        as_pitch(p)  # raises the error
+    if p < 12.0:
+        p += REGISTER_CENTER
+    return int(round(p)) % 12, (p - REGISTER_CENTER) / REGISTER_SPAN
+
+
+def compress(S: np.ndarray, power: float, *, out: np.ndarray | None = None) -> np.ndarray:
+    """Normalised magnitudes as a model sees them: ``max(S, 0) ** power``, float32 (``S`` itself, as
+    float32, for the paper's ``power`` 1). A power of 1/4 is two square roots, several times faster than
+    ``np.power``. ``out``, float32 of ``S``'s shape, saves the allocation."""
+    S = np.asarray(S, dtype=np.float32)
+    if power == 1.0:
+        return S
+    X = np.maximum(S, 0.0, out=out)
+    if power == 0.25:
+        return np.sqrt(np.sqrt(X, out=X), out=X)
+    return np.power(X, power, out=X)

@@ -24,7 +24,7 @@ import numpy as np
 
 from manne import dsp
 from manne.corpus import Corpus
-from manne.model.condition import register
+from manne.model.condition import compress, register
 from manne.model.config import ModelConfig
 
 __all__ = ["INPUTS", "model_inputs", "training_data", "to_model", "PREFETCH"]
@@ -34,8 +34,7 @@ PREFETCH = 2  # batches gathered ahead of the one training
 
 def to_model(S: np.ndarray, cfg: ModelConfig) -> np.ndarray:
     """Frames as the model sees them and learns them: ``S ** cfg.power``, float32."""
-    S = np.asarray(S, dtype=np.float32)
-    return np.power(S, cfg.power, dtype=np.float32) if cfg.power != 1.0 else S
+    return compress(S, cfg.power)
 
 
 def _S(corpus: Corpus, sel: np.ndarray, cfg: ModelConfig) -> np.ndarray:

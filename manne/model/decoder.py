@@ -23,7 +23,7 @@ from typing import Iterator
 import numpy as np
 
 from manne.errors import ParameterError
-from manne.model.condition import REGISTER_CENTER, REGISTER_SPAN, as_pitch, pitch_class
+from manne.model.condition import REGISTER_CENTER, REGISTER_SPAN, as_pitch, pitch_class, scalar
 
 __all__ = ["ACTIVATIONS", "Dense", "Decoder", "activate", "run_layers"]
 
@@ -185,16 +185,12 @@ class Decoder:
         -------
         S : np.ndarray, shape (n_out,), float32: a work buffer, overwritten by the next call
         """
-        p = float(note)
-        if not 0.0 <= p <= 140.0:
-            as_pitch(p)  # raises the error
-        if p < 12.0:
-            p += REGISTER_CENTER
+        pc, reg = scalar(note)
         x = self._bufs[0]
         np.matmul(z, self.Wz, out=x)
-        x += self.note_rows[int(round(p)) % 12]
+        x += self.note_rows[pc]
         if self.register_row is not None:
-            np.multiply(self.register_row, (p - REGISTER_CENTER) / REGISTER_SPAN, out=self._tmp[0])
+            np.multiply(self.register_row, reg, out=self._tmp[0])
             x += self._tmp[0]
         activate(x, self.act0, self.alpha, self._tmp[0])
         return self.finish(run_layers(x, self.layers, self._bufs, self._tmp, self.alpha))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from manne.model.condition import REGISTER_CENTER, REGISTER_SPAN
+from manne.model.condition import compress, scalar
 from manne.model.decoder import activate, run_layers
 
 __all__ = ["PreparedEncoder"]
@@ -71,20 +71,13 @@ class PreparedEncoder:
         -------
         z : np.ndarray, shape (latent,), float32: a work buffer, overwritten by the next call
         """
-        if self.power != 1.0:
-            np.maximum(S, 0.0, out=self._X)
-            if self.power == 0.25:  # two square roots: several times faster than np.power
-                S = np.sqrt(np.sqrt(self._X, out=self._X), out=self._X)
-            else:
-                S = np.power(self._X, self.power, out=self._X)
-        p = float(note)
-        if p < 12.0:
-            p += REGISTER_CENTER
+        S = compress(S, self.power, out=self._X)
+        pc, reg = scalar(note)
         x = self._bufs[0]
         np.matmul(S, self.W, out=x)
-        x += self.note_rows[int(round(p)) % 12]
+        x += self.note_rows[pc]
         if self.register_row is not None:
-            np.multiply(self.register_row, (p - REGISTER_CENTER) / REGISTER_SPAN, out=self._tmp[0])
+            np.multiply(self.register_row, reg, out=self._tmp[0])
             x += self._tmp[0]
         if self.Wd is not None:
             if self._first:

@@ -14,7 +14,7 @@ from manne.model.config import ModelConfig, default_latent_range
 from manne.corpus.analysis import Analysis
 from manne.dsp import first_order_difference
 from manne.errors import CorpusError, ParameterError
-from manne.model.condition import condition
+from manne.model.condition import compress, condition
 from manne.model.decoder import Decoder, Dense, activate
 from manne.model.modeldir import parse_config, read_config
 from manne.model.weights import Layers, read_weights
@@ -96,10 +96,8 @@ class Autoencoder:
         return x
 
     def to_model(self, S: np.ndarray) -> np.ndarray:
-        """Normalised magnitudes as the model sees them: ``S ** power`` (a new float32 array)."""
-        S = np.asarray(S, dtype=np.float32)
-        p = self.config.power
-        return np.power(np.maximum(S, 0.0), p, dtype=np.float32) if p != 1.0 else S.copy()
+        """Normalised magnitudes as the model sees them: ``S ** power`` (:func:`manne.model.condition.compress`)."""
+        return compress(S, self.config.power)
 
     def encoder_input(self, S: np.ndarray, note: np.ndarray | None = None, clip: np.ndarray | None = None) -> np.ndarray:
         """The encoder's input rows: frames (``S ** power``), plus the note's conditioning or the frame difference.

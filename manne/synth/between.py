@@ -48,11 +48,15 @@ class Between:
         # a decoded bin of level 1 holds the noise power that a partial of amplitude 1's peak bin would,
         # in the analysis window (a partial's peak is n_fft / 4); a window half as long sees half the power per bin
         self._scale = n_fft / 4.0 * math.sqrt(n / n_fft)
+        self.sounding = True  # whether a frame has played since the last reset
         self.reset()
 
     def reset(self) -> None:
-        self._ola.reset()
-        self._out, self._pos = np.zeros(0, dtype=np.float32), 0
+        """Silence: drop the overlap-add's tail (a no-op when nothing has played since the last reset)."""
+        if self.sounding:
+            self._ola.reset()
+            self._out, self._pos = np.zeros(0, dtype=np.float32), 0
+            self.sounding = False
 
     def block_of(self, voices: list, envs: list, ratio: float, levels: dict) -> np.ndarray:
         """The next block of noise, shape (block,) float32 (a view: add it, do not keep it).
@@ -64,6 +68,7 @@ class Between:
         ratio : the pitch bend, as a frequency ratio
         levels : decode key -> gap levels (n_harmonics,), relative to the strongest partial at 1
         """
+        self.sounding = True
         if self._pos >= len(self._out):
             P = np.zeros(len(self._hz))
             for v, env in zip(voices, envs):

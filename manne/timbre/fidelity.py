@@ -117,8 +117,9 @@ def noise_floor(levels: np.ndarray, f0: float, *, sr: int, n_fft: int) -> float:
     t = np.arange(n_fft) / sr
     k = harmonic_numbers(f0)[: len(levels)]
     y = (10.0 ** (levels[: len(k), None] / 20.0) * np.sin(2 * np.pi * k[:, None] * f0 * t)).sum(axis=0)
-    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)  # periodic Hann, as the analysis STFT
-    return noise_level(np.abs(np.fft.rfft(y * window)), f0, sr=sr, n_fft=n_fft)
+    from manne.dsp import hann  # periodic, as the analysis STFT
+
+    return noise_level(np.abs(np.fft.rfft(y * hann(n_fft))), f0, sr=sr, n_fft=n_fft)
 
 
 def stuck_share(decoded: np.ndarray, real: np.ndarray) -> float:

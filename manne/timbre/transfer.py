@@ -77,7 +77,7 @@ def transfer(ae, y: np.ndarray, *, gain: np.ndarray, offset: np.ndarray, gate: f
         If ``y`` is shorter than half a frame or holds no frame loud enough to analyse.
     """
     from manne import dsp
-    from manne.corpus.analysis import chroma_argmax, fill_unvoiced, track_pitch
+    from manne.corpus.analysis import frame_pitch
     from manne.stft import chroma_filterbank, istft, stft
 
     a = ae.analysis
@@ -95,10 +95,7 @@ def transfer(ae, y: np.ndarray, *, gain: np.ndarray, offset: np.ndarray, gate: f
     out = mag.copy()
     idx = np.flatnonzero(loud)
     # each loud frame's pitch (pYIN's, or the chroma's class in the nearest pitched frame's octave), as the corpus labels it
-    tracked, _ = track_pitch(y, sr=a.sr, n_fft=a.n_fft, hop_length=a.hop_length, n_frames=len(mag))
-    S_loud = mag[idx] / g[idx, None]
-    pitch = fill_unvoiced(tracked[idx], chroma_argmax(S_loud, fb), S_loud, sr=a.sr, n_fft=a.n_fft)
-    del S_loud
+    pitch, _ = frame_pitch(y, mag[idx] / g[idx, None], loud, analysis=a, fb=fb)
     for i in range(0, len(idx), batch):  # a batch of loud frames at a time: memory stays a few arrays per minute
         rows = idx[i : i + batch]
         old = mag[rows]
