@@ -1,6 +1,6 @@
 """Render the stock training corpora with FluidSynth.
 
-    python scripts/render_corpora.py {synth5,synth1,violin,all} -o corpora/audio [--force]
+    python scripts/render_corpora.py {default,synth5,synth1,violin,heldout,all} -o corpora/audio [--force]
 
 Each kind goes to ``<out>/<kind>/``; files already there are kept unless ``--force``.
 """

@@ -119,6 +119,13 @@ def test_corpus_plans():
     assert corpus_plan("synth1")[0][0] == f"{SYNTH_PROGRAMS[0]:03d}_{program_name(SYNTH_PROGRAMS[0])}.wav"
     splits = {rel.split("/")[0] for rel, _, _ in corpus_plan("violin")}
     assert splits == {"train", "val", "test"}
+    from tools.soundfont.notes import DEFAULT_PROGRAMS
+
+    held = {rel.split("/")[0]: [] for rel, _, _ in corpus_plan("heldout")}
+    for rel, program, notes in corpus_plan("heldout"):
+        held[rel.split("/")[0]].append(program)
+        assert len(notes) == 25 and {n[3] for n in notes} == {80}
+    assert set(held["seen"]) <= set(DEFAULT_PROGRAMS) and not set(held["unseen"]) & set(DEFAULT_PROGRAMS)
 
 
 @needs_fluidsynth

@@ -13,7 +13,7 @@ import numpy as np
 
 from manne.errors import ParameterError
 
-__all__ = ["Note", "GM_NAMES", "SYNTH_PROGRAMS", "DEFAULT_PROGRAMS", "VIOLIN", "VIOLIN_RANGE", "VIOLIN_DYNAMICS", "CORPUS_KINDS",
+__all__ = ["Note", "GM_NAMES", "SYNTH_PROGRAMS", "DEFAULT_PROGRAMS", "HELDOUT_SEEN", "HELDOUT_UNSEEN", "VIOLIN", "VIOLIN_RANGE", "VIOLIN_DYNAMICS", "CORPUS_KINDS",
            "program_name", "check_program", "check_notes", "c_major_scale", "single_notes", "phrase", "corpus_plan"]
 
 Note = tuple[float, float, int, int]
@@ -66,7 +66,11 @@ DEFAULT_TEST_PROGRAMS = (0, 41, 66)  # tested on at velocity 85
 VIOLIN = 40
 VIOLIN_RANGE = (55, 88)  # G3 to E6
 VIOLIN_DYNAMICS = (50, 80, 115)
-CORPUS_KINDS = ("default", "synth5", "synth1", "violin")
+# held-out notes for `manne bench fidelity`: three of the default model's programs at a dynamic it never
+# heard, and instruments it never heard at all, each over 25 keys of its own range (velocity 80, 1 s notes)
+HELDOUT_SEEN = {42: 48, 56: 48, 73: 48}  # cello, trumpet, flute: lowest key (C3)
+HELDOUT_UNSEEN = {40: 55, 65: 49, 70: 48, 57: 48, 68: 58, 64: 56, 69: 52}  # violin from G3, alto sax, bassoon, trombone, oboe, soprano sax, English horn
+CORPUS_KINDS = ("default", "synth5", "synth1", "violin", "heldout")
 
 _MAJOR = (0, 2, 4, 5, 7, 9, 11)
 _MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -210,6 +214,9 @@ def corpus_plan(kind: str) -> list[tuple[str, int, list[Note]]]:
         plan = [(f"train/{p:03d}_{program_name(p)}_v{v}.wav", p, keys(v)) for v in (60, 100) for p in DEFAULT_PROGRAMS]
         plan += [(f"val/{p:03d}_{program_name(p)}_v70.wav", p, keys(70)) for p in DEFAULT_VAL_PROGRAMS]
         return plan + [(f"test/{p:03d}_{program_name(p)}_v85.wav", p, keys(85)) for p in DEFAULT_TEST_PROGRAMS]
+    if kind == "heldout":
+        return [(f"{folder}/{p:03d}_{program_name(p)}_v80.wav", p, single_notes(range(low, low + 25), 80, note_s=1.0))
+                for folder, programs in (("seen", HELDOUT_SEEN), ("unseen", HELDOUT_UNSEEN)) for p, low in programs.items()]
     if kind == "synth1":
         scale = c_major_scale([4], note_s=0.5)  # C4=60 .. C5=72
         return [(f"{p:03d}_{program_name(p)}.wav", p, scale) for p in SYNTH_PROGRAMS]
