@@ -29,6 +29,15 @@ def yin_hz(y: np.ndarray, *, fmin: float = 30.0, fmax: float = 4200.0) -> float:
     return float(np.median(librosa.yin(y, fmin=fmin, fmax=fmax, sr=SR, frame_length=4096)))
 
 
+def pyin_hz(y: np.ndarray, *, fmin: float = 30.0, fmax: float = 4200.0) -> float:
+    """The median voiced pitch by librosa.pyin (probabilistic YIN: its octave choice weighs every
+    candidate, where YIN takes the first dip, which a partial-free noise floor near -35 dB can move)."""
+    import librosa
+
+    f0, _, _ = librosa.pyin(y, fmin=fmin, fmax=fmax, sr=SR, frame_length=4096)
+    return float(np.nanmedian(f0))
+
+
 def rms20(y: np.ndarray) -> np.ndarray:
     n = int(0.02 * SR)
     k = len(y) // n
@@ -38,7 +47,9 @@ def rms20(y: np.ndarray) -> np.ndarray:
 def test_every_key_plays_its_own_pitch_over_c2_c7(ae):
     """50 random notes C2-C7, each at the code of a random frame of the model's recordings (where a
     musician's sliders sit: uniform draws over all 8 neurons reach corners no recording has, whose
-    weak fundamental YIN hears an octave up): at least 98 % within 25 cents (YIN)."""
+    weak fundamental a pitch tracker hears an octave off): at least 98 % within 25 cents (librosa.pyin,
+    the brief's independent estimator; plain YIN hears two of these 50 an octave low: the notes above
+    the corpus's C6, whose noise between the partials reaches -35 dB)."""
     from manne.inspect.examples import Examples
     from manne.io.settings import default_model_dir
 
@@ -51,7 +62,7 @@ def test_every_key_plays_its_own_pitch_over_c2_c7(ae):
         s.set_z(codes[rng.integers(len(codes))])
         s.note_on(note, 100)
         y = s.render(0.5)[int(0.2 * SR):]
-        errors.append(cents(yin_hz(y), note))
+        errors.append(cents(pyin_hz(y), note))
     errors = np.abs(errors)
     assert (errors <= 25).mean() >= 0.98, f"cents off: {np.round(np.sort(errors)[-5:], 1)}"
 

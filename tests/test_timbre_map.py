@@ -82,7 +82,12 @@ def test_landmarks_command_recomputes_and_map_draws_them(bright_model, tmp_path,
     assert "exists; --force adds" in capsys.readouterr().err
     assert main(["landmarks", str(m), str(bright_model.parent / "corpus.npz"), "--replace"]) == 0
     assert "12 files and 2 folders" in capsys.readouterr().out
-    assert json.loads((m / "landmarks.json").read_text()) == json.loads(before)  # same model, same corpus
+    again, first = json.loads((m / "landmarks.json").read_text()), json.loads(before)  # same model, same corpus:
+    assert [(L["name"], L["kind"], L["frames"]) for L in again["landmarks"]] == \
+        [(L["name"], L["kind"], L["frames"]) for L in first["landmarks"]]
+    for a, b in zip(again["landmarks"], first["landmarks"]):  # the same codes, within float rounding (BLAS
+        for key in ("mean", "std"):  # threads differ between training and the command: 6th decimals move)
+            np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-5)
     out = tmp_path / "map"
     assert main(["map", str(m), "-o", str(out)]) == 0
     png = out / "map.png"
