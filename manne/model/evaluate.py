@@ -15,8 +15,8 @@ from manne.model.forward import Autoencoder
 __all__ = ["evaluate", "latent_range"]
 
 
-def evaluate(ae: Autoencoder, corpus: Corpus) -> dict:
-    """Validation and test MSE of a loaded model on a corpus with the same analysis.
+def evaluate(ae: Autoencoder, corpus: Corpus, *, batch: int = 4096) -> dict:
+    """Validation and test MSE of a loaded model on a corpus with the same analysis, ``batch`` frames a pass.
 
     Returns
     -------
@@ -31,7 +31,7 @@ def evaluate(ae: Autoencoder, corpus: Corpus) -> dict:
     res = {}
     for name in ("val", "test"):
         idx = corpus.indices(name)
-        res[f"{name}_mse"] = ae.mse(corpus.frames(idx), corpus.pitch[idx], corpus.clip[idx]) if len(idx) else None
+        res[f"{name}_mse"] = ae.mse(corpus.frames(idx), corpus.pitch[idx], corpus.clip[idx], batch=batch) if len(idx) else None
         res[f"{name}_frames"] = int(len(idx))
     return res
 

@@ -43,6 +43,8 @@ __all__ = ["train", "model_inputs", "STOPS"]
 # why training stopped, as metrics.json's "stopped" says it
 STOPS = ("epochs", "minutes", "converged", "patience", "target_mse", "max_minutes", "interrupted", "diverged")
 XLA_MIN_STEPS = 1500  # runs planned this long compile their training step with XLA (see use_xla)
+FINISH_BATCH = 1024  # frames a NumPy pass when the model directory is written (codes, MSE): bounded temporaries
+VAL_BATCH = 512  # validation frames a step: the steps' buffers are what training holds beside the mapped corpus
 
 # what a damaged Keras file raises on loading
 _KERAS_LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError)
@@ -134,9 +136,9 @@ def train(
 def use_xla(train_cfg: TrainConfig, steps: int, devices: int = 1) -> bool:
     """Whether to compile the training step with XLA.
 
-    XLA fuses the elementwise work between the matmuls (activations, the loss, Adam's update): an
-    epoch of the default corpus at batch 256 took 5.1-5.3 s against 6.5-10.8 s without it on these 2
-    CPU cores, the same arithmetic. Compiling costs a few seconds, so only a run planned for at least
+    XLA fuses the elementwise work between the matmuls (activations, the loss, Adam's update):
+    about 6 % more frames a CPU-second on these 2 CPU cores at batch 256, the same arithmetic.
+    Compiling costs a few seconds, so only a run planned for at least
     ``XLA_MIN_STEPS`` steps (or one with a ``minutes`` budget) uses it, and never several devices
     (Keras leaves XLA out of ``tf.distribute``). ``MANNE_XLA=0`` or ``1`` in the environment decides.
 
@@ -172,7 +174,12 @@ def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg
             if state["start"] == "best":
                 _restore_best(autoencoder, ckpt, optimizer=True)
     steps = math.ceil(len(train_idx) / train_cfg.batch)
-    autoencoder.jit_compile = use_xla(train_cfg, steps * max(0, train_cfg.epochs - state["epoch"]), devices)
+    if use_xla(train_cfg, steps * max(0, train_cfg.epochs - state["epoch"]), devices):
+        # the training step only: Keras makes each step function once, with the flag as it stands then;
+        # an XLA validation step would hold another ~300 MB of compiled buffers for little time saved
+        autoencoder.jit_compile = True
+        autoencoder.make_train_function()
+        autoencoder.jit_compile = False
     info = _info(corpus, corpus_path, model_cfg, train_cfg)
     modeldir.write_config(ckpt / "config.json", info)
 
@@ -188,7 +195,7 @@ def _train(corpus: Corpus, corpus_path: str, out: Path, work: Path, *, model_cfg
         if state["epoch"] < train_cfg.epochs:
             data = training_data(corpus, model_cfg, train_idx, batch=train_cfg.batch, shuffle=True,
                                  seed=train_cfg.seed + state["epoch"])
-            val_data = training_data(corpus, model_cfg, val_idx, batch=4096, shuffle=False, seed=0) if len(val_idx) else None
+            val_data = training_data(corpus, model_cfg, val_idx, batch=VAL_BATCH, shuffle=False, seed=0) if len(val_idx) else None
             with blas_limited(1):
                 autoencoder.fit(data, validation_data=val_data, epochs=train_cfg.epochs, initial_epoch=state["epoch"],
                                 shuffle=False, verbose=0, callbacks=[*schedule, history_log, watch,
@@ -318,7 +325,7 @@ def _finish(autoencoder, corpus: Corpus, out: Path, info: dict, history: list[di
     stored = [[(W.astype(weights_dtype).astype(np.float32), b.astype(weights_dtype).astype(np.float32)) for W, b in part]
               for part in (encoder, decoder)]
     ae = Autoencoder.from_layers(model_cfg, corpus.analysis, *stored, info)
-    codes = ae.encode(corpus.S, corpus.pitch, corpus.clip)  # once, for the sliders' range, the examples and the landmarks
+    codes = ae.encode(corpus.S, corpus.pitch, corpus.clip, batch=FINISH_BATCH)  # once, for the sliders' range, the examples and the landmarks
     info["latent_range"] = latent_range(ae, corpus, corpus.indices("train"), codes=codes)
     ae.latent_range = np.asarray(info["latent_range"], dtype=np.float32)
     write_weights(out / "weights.npz", encoder, decoder, dtype=weights_dtype)
@@ -330,7 +337,7 @@ def _finish(autoencoder, corpus: Corpus, out: Path, info: dict, history: list[di
     from manne.timbre import landmarks  # where each recording sits: the map, morphs and the XY pad
 
     landmarks.write(out, landmarks.compute(ae, corpus, codes=codes), latent=ae.latent)
-    metrics = evaluate(ae, corpus)
+    metrics = evaluate(ae, corpus, batch=FINISH_BATCH)
     seconds = info["training_seconds"]
     metrics.update({
         "epochs": len(history),
