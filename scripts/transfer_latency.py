@@ -41,8 +41,13 @@ from pathlib import Path
 
 import numpy as np
 
-SR = 44100
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the repository: tools/
+
+from tools.procs import SetupError  # noqa: E402
+from tools.pulse import PROTOCOL, private_env, start_daemon  # noqa: E402
+
+SR = 44100
 
 
 def tones(seconds: float, *, sr: int = SR, seed: int = 0) -> np.ndarray:
@@ -80,21 +85,15 @@ def window_lags(left: np.ndarray, right: np.ndarray, *, sr: int = SR, max_lag: f
 
 
 def start_pulse(runtime: Path) -> dict:
-    env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime), PULSE_SERVER=f"unix:{runtime}/pulse/native")
-    res = subprocess.run(["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
-                          "--load=module-native-protocol-unix auth-anonymous=1",
-                          "--load=module-null-sink sink_name=xlat channels=2",
-                          "--load=module-remap-source source_name=xlat_l master=xlat.monitor channels=1 channel_map=mono "
-                          "master_channel_map=front-left remix=no",
-                          "--load=module-remap-sink sink_name=xlat_r master=xlat channels=1 channel_map=mono "
-                          "master_channel_map=front-right remix=no"], env=env, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise SystemExit(f"pulseaudio did not start: {res.stderr.strip()}")
-    deadline = time.monotonic() + 10
-    while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-        if time.monotonic() > deadline:
-            raise SystemExit("pulseaudio does not answer `pactl info`")
-        time.sleep(0.1)
+    env = private_env(runtime)
+    try:
+        start_daemon(env, [PROTOCOL, "--load=module-null-sink sink_name=xlat channels=2",
+                           "--load=module-remap-source source_name=xlat_l master=xlat.monitor channels=1 channel_map=mono "
+                           "master_channel_map=front-left remix=no",
+                           "--load=module-remap-sink sink_name=xlat_r master=xlat channels=1 channel_map=mono "
+                           "master_channel_map=front-right remix=no"])
+    except SetupError as exc:
+        raise SystemExit(str(exc)) from None
     return env
 
 

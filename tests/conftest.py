@@ -150,13 +150,6 @@ def bright_model(bright_dir, tmp_path_factory) -> Path:
 
 # ---- a private PulseAudio server (audio output tests) ------------------------------------------
 
-def _pulse_env(runtime) -> dict:
-    env = dict(os.environ)
-    env["XDG_RUNTIME_DIR"] = str(runtime)
-    env["PULSE_SERVER"] = f"unix:{runtime}/pulse/native"
-    return env
-
-
 @pytest.fixture(scope="session")
 def pulse_null_sink(tmp_path_factory):
     """A private PulseAudio daemon with a null sink ``null`` as the default sink; yields its environment.
@@ -172,22 +165,18 @@ def pulse_null_sink(tmp_path_factory):
                     "`sudo apt-get install pulseaudio pulseaudio-utils libasound2-plugins` (or `bash scripts/setup.sh test`)")
     runtime = tmp_path_factory.mktemp("pulse-rt")
     runtime.chmod(0o700)
-    env = _pulse_env(runtime)
+    from tools.procs import SetupError
+    from tools.pulse import null_sink, private_env, set_default_sink, start_daemon
+
+    env = private_env(runtime)
     started = False
     if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-        res = subprocess.run(
-            ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
-             "--load=module-null-sink sink_name=null", "--load=module-native-protocol-unix auth-anonymous=1"],
-            env=env, capture_output=True, text=True)
-        if res.returncode != 0:
-            pytest.fail(f"pulseaudio did not start: {res.stderr.strip()}")
+        try:
+            start_daemon(env, null_sink())
+        except SetupError as exc:
+            pytest.fail(str(exc))
         started = True
-        deadline = time.monotonic() + 10
-        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-            if time.monotonic() > deadline:
-                pytest.fail("pulseaudio started but does not answer `pactl info` within 10 s")
-            time.sleep(0.1)
-    subprocess.run(["pactl", "set-default-sink", "null"], env=env, check=True, capture_output=True)
+    set_default_sink(env, "null")
     saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "PULSE_SERVER")}
     os.environ.update({k: env[k] for k in saved})  # for the ALSA pulse plugin inside this process
     try:

@@ -8,10 +8,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from tools.procs import SetupError, spawn, stop, tail
+from tools.pulse import null_sink, private_env, set_default_sink, wait_for_server
 
 __all__ = ["start_pulse", "check_sink", "pulse_latencies"]
 
@@ -20,10 +20,9 @@ def start_pulse(stack: contextlib.ExitStack, env: dict, sink: str, logdir: Path)
     """Start a private PulseAudio daemon with null sink ``sink`` as its default; return its environment."""
     runtime = Path(tempfile.mkdtemp(prefix="keypress-pulse-"))  # mode 0700
     stack.callback(shutil.rmtree, runtime, ignore_errors=True)
-    penv = dict(env, XDG_RUNTIME_DIR=str(runtime), PULSE_SERVER=f"unix:{runtime}/pulse/native")
+    penv = private_env(runtime, env)
     # in the foreground (--daemonize=no): it stays this script's child, so it dies with it
-    proc = spawn(["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--log-target=stderr",
-                  f"--load=module-null-sink sink_name={sink}", "--load=module-native-protocol-unix auth-anonymous=1"],
+    proc = spawn(["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--log-target=stderr", *null_sink(sink)],
                  env=penv, log=logdir / "pulseaudio.log")
 
     def kill_pulse():
@@ -32,12 +31,9 @@ def start_pulse(stack: contextlib.ExitStack, env: dict, sink: str, logdir: Path)
         stop(proc)
 
     stack.callback(kill_pulse)
-    deadline = time.monotonic() + 10
-    while subprocess.run(["pactl", "info"], env=penv, capture_output=True).returncode != 0:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SetupError(f"pulseaudio did not start ({tail(logdir / 'pulseaudio.log') or 'no output'})")
-        time.sleep(0.05)
-    subprocess.run(["pactl", "set-default-sink", sink], env=penv, check=True, capture_output=True)
+    if not wait_for_server(penv, alive=lambda: proc.poll() is None):
+        raise SetupError(f"pulseaudio did not start ({tail(logdir / 'pulseaudio.log') or 'no output'})")
+    set_default_sink(penv, sink)
     return penv
 
 

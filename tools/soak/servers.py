@@ -13,6 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tools.procs import SetupError
+from tools.pulse import null_sink, private_env, set_default_sink, start_daemon
+
 __all__ = ["start_pulse", "start_jack", "cpu_seconds", "TimedEngine"]
 
 
@@ -23,16 +26,12 @@ def start_pulse(tmp: Path) -> dict:
             sys.exit(f"{tool} not found: install pulseaudio pulseaudio-utils libasound2-plugins, or pass --device")
     runtime = tmp / "pulse-rt"
     runtime.mkdir(mode=0o700)
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "PULSE_SERVER": f"unix:{runtime}/pulse/native"}
-    subprocess.run(["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
-                    "--load=module-null-sink sink_name=null", "--load=module-native-protocol-unix auth-anonymous=1"],
-                   env=env, check=True, capture_output=True)
-    deadline = time.monotonic() + 10
-    while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-        if time.monotonic() > deadline:
-            sys.exit("pulseaudio does not answer")
-        time.sleep(0.1)
-    subprocess.run(["pactl", "set-default-sink", "null"], env=env, check=True, capture_output=True)
+    env = private_env(runtime)
+    try:
+        start_daemon(env, null_sink())
+    except SetupError as exc:
+        sys.exit(str(exc))
+    set_default_sink(env, "null")
     os.environ.update({k: env[k] for k in ("XDG_RUNTIME_DIR", "PULSE_SERVER")})
     return env
 
