@@ -67,6 +67,9 @@ def test_harmonic_levels_and_noise_of_known_signals():
     np.testing.assert_allclose(levels[:5], [-6.02, 0.0, -20.0, -40.0, -60.0], atol=0.05)
     assert (levels[5:] == F.FLOOR_DB).all()
     assert len(F.harmonic_levels(S, 1000.0, sr=SR, n_fft=N_FFT)) == 9  # 10 kHz is not below 10 kHz
+    # a played note is read at the real note's harmonics, whichever side of 10 kHz its own 10th falls
+    assert len(F.harmonic_levels(S, 1001.0, sr=SR, n_fft=N_FFT, n=10)) == 10
+    np.testing.assert_allclose(F.harmonic_levels(S, f0, sr=SR, n_fft=N_FFT, n=5), levels[:5])
     assert F.level_error(levels, levels) == 0.0
 
     # white noise of power sigma**2 reads sigma**2 * sum(w**2) per bin; a unit sine peaks at (sum(w) / 2) ** 2

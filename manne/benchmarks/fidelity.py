@@ -90,6 +90,7 @@ def measure_note(ae, frames, note, codes: dict, *, method: str) -> dict:
     real = np.median(frames.S[note.idx].astype(np.float64), axis=0)
     real_levels = F.harmonic_levels(real, float(midi_hz(note.pitch)), **kw)
     f0 = float(midi_hz(note.midi))
+    n = len(real_levels)  # the played note is read at the real one's harmonics
     row = {"midi": note.midi, "pitch": note.pitch, "frames": len(note.idx), "harmonics": len(real_levels),
            "levels": real_levels.round(2).tolist(),
            "sawtooth_error_db": F.level_error(real_levels, F.sawtooth_levels(len(real_levels))),
@@ -98,8 +99,8 @@ def measure_note(ae, frames, note, codes: dict, *, method: str) -> dict:
     for mode, z in codes.items():
         decoded = ae.decode(np.asarray(z, dtype=np.float32)[None, :], note.midi)[0].astype(np.float64)
         rendered = F.play_spectrum(ae, z, note.midi, method=method)
-        row[mode] = {"rendered_error_db": F.level_error(real_levels, F.harmonic_levels(rendered, f0, **kw)),
-                     "decoded_error_db": F.level_error(real_levels, F.harmonic_levels(decoded, f0, **kw)),
+        row[mode] = {"rendered_error_db": F.level_error(real_levels, F.harmonic_levels(rendered, f0, n=n, **kw)),
+                     "decoded_error_db": F.level_error(real_levels, F.harmonic_levels(decoded, f0, n=n, **kw)),
                      "noise_rendered_db": F.noise_level(rendered, f0, **kw),
                      "noise_decoded_db": F.noise_level(decoded, f0, **kw),
                      "stuck_share": F.stuck_share(decoded, real)}

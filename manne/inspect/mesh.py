@@ -174,10 +174,10 @@ def _labeller(ae: Autoencoder) -> tuple[Decoder, np.ndarray]:
     return Decoder.of(ae, cols=cols), np.ascontiguousarray(fb[:, cols].T)
 
 
-def _label(dec: Decoder, fbT: np.ndarray, zW: np.ndarray, note: int, out: np.ndarray, batch: int) -> None:
-    """Fill ``out`` (len(zW),) with the pitch class the chroma hears in each decoding of ``zW``
-    (codes already through the first layer's z part) conditioned on ``note``."""
-    for s, S in dec.batches(zW, note, batch=batch):
+def _label(dec: Decoder, fbT: np.ndarray, z: np.ndarray, note: int, out: np.ndarray, batch: int) -> None:
+    """Fill ``out`` (len(z),) with the pitch class the chroma hears in each decoding of codes ``z``
+    conditioned on ``note``."""
+    for s, S in dec.batches(z, note, batch=batch):
         S *= S
         out[s : s + len(S)] = np.argmax(S @ fbT, axis=1)
 
@@ -198,7 +198,7 @@ def decoded_notes(ae: Autoencoder, z: np.ndarray, note: int, *, batch: int = 409
     dec, fbT = _labeller(ae)
     dec.check_note(note)
     out = np.empty(len(z), dtype=np.int8)
-    _label(dec, fbT, np.asarray(z, dtype=np.float32) @ dec.Wz, int(note), out, batch)
+    _label(dec, fbT, np.asarray(z, dtype=np.float32), int(note), out, batch)
     return out
 
 
@@ -256,13 +256,12 @@ def mesh_accuracy(
         raise ParameterError(f"ranges has shape {ranges.shape}; the model has {ae.latent} latent neurons, so it must be (2, {ae.latent})")
     grid = latent_grid(ranges, points)
     dec, fbT = _labeller(ae)
-    zW = grid @ dec.Wz  # (n, width of the first layer), shared by every note
     predicted = np.empty((len(note_list), len(grid)), dtype=np.int8)
     for i, note in enumerate(note_list):
         if i > 0 and not dec.skip:
             predicted[i] = predicted[0]  # without the skip connection the decoder ignores the note
         else:
-            _label(dec, fbT, zW, note + 12 * (int(octave) + 1), predicted[i], batch)
+            _label(dec, fbT, grid, note + 12 * (int(octave) + 1), predicted[i], batch)
         if on_note is not None:
             on_note(note)
     accuracy = (predicted == np.asarray(note_list, dtype=np.int8)[:, None]).mean(axis=1)

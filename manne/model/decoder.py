@@ -215,20 +215,22 @@ class Decoder:
             for i in range(m):
                 out[i] = self.one(z[i], float(notes[i]))
             return out
-        for s, S in self.batches(z @ self.Wz, notes, batch=batch):
+        for s, S in self.batches(z, notes, batch=batch):
             out[s : s + len(S)] = S
         return out
 
-    def batches(self, zW: np.ndarray, note: np.ndarray | int, *, batch: int = 4096) -> Iterator[tuple[int, np.ndarray]]:
-        """Decode rows whose first-layer product ``z @ Wz`` is given, a batch at a time.
+    def batches(self, z: np.ndarray, note: np.ndarray | int, *, batch: int = 4096) -> Iterator[tuple[int, np.ndarray]]:
+        """Decode rows of codes, a batch at a time.
 
-        Narrow layers (up to 128 wide) run on 65,536 rows at once, so small matrix products do not
-        pay the BLAS threading overhead per batch; wide layers run ``batch`` rows at a time into
-        reused buffers (no page faults from fresh 16 MB arrays on every product).
+        The first layer and the narrow layers (up to 128 wide) run on 65,536 rows at once, so small
+        matrix products do not pay the BLAS threading overhead per batch; wide layers run ``batch``
+        rows at a time into reused buffers (no page faults from fresh 16 MB arrays on every product).
+        Memory is one such chunk of the first layer, whatever ``len(z)`` (a mesh's grid of 390,625
+        codes through a 256-wide first layer would be 400 MB at once).
 
         Parameters
         ----------
-        zW : np.ndarray, shape (n, width0): ``z @ self.Wz``, computed once for a grid shared by notes
+        z : np.ndarray, shape (n, latent), float32
         note : float, or np.ndarray of shape (n,): MIDI pitches
 
         Yields
@@ -238,7 +240,7 @@ class Decoder:
         """
         if batch < 1:
             raise ParameterError(f"batch={batch} must be at least 1")
-        n = len(zW)
+        n = len(z)
         notes = np.broadcast_to(self.check_note(note), (n,)) if np.ndim(note) else None
         bias = None if notes is not None else self.note_bias(self.check_note(note))
         n_narrow = 0
@@ -247,7 +249,8 @@ class Decoder:
         big = max(batch, 1 << 16)
         bufs: dict[tuple, np.ndarray] = {}
         for s in range(0, n, big):
-            x = zW[s : s + big] + (self.note_bias(notes[s : s + big]) if notes is not None else bias)
+            x = z[s : s + big] @ self.Wz
+            x += (self.note_bias(notes[s : s + big]) if notes is not None else bias)
             x = activate(x, self.act0, self.alpha)
             for W, b, act in self.layers[:n_narrow]:
                 x = x @ W

@@ -100,10 +100,9 @@ def grid_descriptors(ae, z: np.ndarray, notes, *, batch: int = 4096, octave: int
     a = ae.analysis
     dec = Decoder.of(ae)
     z = np.asarray(z, dtype=np.float32)
-    zW = z @ dec.Wz
     out = {k: np.empty((len(notes), len(z))) for k in NAMES}
     for j, note in enumerate(notes):
-        for start, S in dec.batches(zW, int(note) % 12 + 12 * (int(octave) + 1), batch=batch):
+        for start, S in dec.batches(z, int(note) % 12 + 12 * (int(octave) + 1), batch=batch):
             d = describe(S, sr=a.sr, n_fft=a.n_fft)
             for k in NAMES:
                 out[k][j, start : start + len(S)] = d[k]

@@ -45,7 +45,7 @@ def harmonic_numbers(f0: float) -> np.ndarray:
     return k[k * float(f0) < FMAX_HZ]
 
 
-def harmonic_levels(S: np.ndarray, f0: float, *, sr: int, n_fft: int) -> np.ndarray:
+def harmonic_levels(S: np.ndarray, f0: float, *, sr: int, n_fft: int, n: int | None = None) -> np.ndarray:
     """Levels of the harmonics of ``f0`` in magnitude spectrum ``S``, dB relative to the strongest, floored.
 
     Parameters
@@ -53,14 +53,19 @@ def harmonic_levels(S: np.ndarray, f0: float, *, sr: int, n_fft: int) -> np.ndar
     S : np.ndarray, shape (n_fft // 2 + 1,), magnitudes
     f0 : float, Hz
     sr, n_fft : int, the spectrum's STFT
+    n : int, optional
+        Read the first ``n`` harmonics instead of those below 10 kHz: a played note is read at the
+        harmonics of the real note it is compared with, whose tracked pitch may sit a few cents on the
+        other side of the 10 kHz limit.
 
     Returns
     -------
-    levels : np.ndarray, shape (len(harmonic_numbers(f0)),), float64, from :data:`FLOOR_DB` to 0
+    levels : np.ndarray, shape (len(harmonic_numbers(f0)),) or (n,), float64, from :data:`FLOOR_DB` to 0
         (all at the floor when every harmonic is 0)
     """
     S = np.asarray(S, dtype=np.float64)
-    centre = np.round(harmonic_numbers(f0) * f0 / _bin_hz(sr, n_fft)).astype(np.int64)
+    k = harmonic_numbers(f0) if n is None else np.arange(1, int(n) + 1)
+    centre = np.round(k * f0 / _bin_hz(sr, n_fft)).astype(np.int64)
     near = np.clip(centre[:, None] + np.arange(-PEAK_BINS, PEAK_BINS + 1), 0, len(S) - 1)
     amp = S[near].max(axis=1)
     top = amp.max() if len(amp) else 0.0
