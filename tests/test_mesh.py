@@ -10,13 +10,15 @@ from manne.corpus.analysis import Analysis, chroma_argmax, chroma_filter
 from manne.dsp import NOTE_NAMES
 from manne.errors import ModelError, ParameterError
 from manne.model.forward import Autoencoder, Dense
+from manne.inspect.mesh import _labeller
+from manne.inspect.mesh_fast import chroma_energies, near_ties
 from manne.inspect.mesh import MAX_GRID, latent_grid, markdown_table, mesh_accuracy, read_csv, write_csv, write_markdown
 
 SEEN = [0, 2, 4, 5, 7, 9, 11]  # C major, the notes of the tone fixtures
 
 
 def random_ae(latent: int = 3, *, skip: bool = True, max_width: int = 16, present=SEEN, seed: int = 0,
-              paper: bool = True) -> Autoencoder:
+              paper: bool = True, gain: float = 1.0) -> Autoencoder:
     """An untrained model with random weights (no Keras): enough to test the mesh arithmetic; the paper's
     (linear magnitudes, ReLU output) or a register-aware one (S ** 0.25, linear output)."""
     cfg = ModelConfig(latent=latent, skip=skip, max_width=max_width, **(PAPER if paper else {}))
@@ -25,7 +27,7 @@ def random_ae(latent: int = 3, *, skip: bool = True, max_width: int = 16, presen
     n_in = latent + (cfg.n_note if skip else 0)
     dec = []
     for i, w in enumerate(widths):
-        W = (rng.standard_normal((n_in, w)) / np.sqrt(n_in)).astype(np.float32)
+        W = (gain * rng.standard_normal((n_in, w)) / np.sqrt(n_in)).astype(np.float32)
         b = (0.1 * rng.standard_normal(w) + (0.05 if i == len(widths) - 1 else 0)).astype(np.float32)
         dec.append(Dense(W, b, cfg.output if i == len(widths) - 1 else "lrelu"))
         n_in = w
@@ -83,6 +85,32 @@ def test_band_limited_labels_match_full_decode(latent, skip, paper):
     np.testing.assert_array_equal(r.predicted, slow)
     np.testing.assert_allclose(r.accuracy, (slow == np.arange(12)[:, None]).mean(axis=1))
     assert r.predicted.shape == (12, 9**latent) and r.map(0).shape == (9,) * latent
+
+
+@pytest.mark.parametrize("paper", [True, False])
+def test_bfloat16_labels_with_near_ties_again_match_full_decode(paper):
+    ae = random_ae(2, max_width=512, paper=paper, gain=1.4)  # layers of 256 and 512 run in bfloat16
+    r = mesh_accuracy(ae, points=40, fast=True)
+    grid = latent_grid(ae.latent_range, 40)
+    slow = np.stack([slow_labels(ae, grid, n) for n in range(12)])
+    assert len(np.unique(slow)) > 1
+    np.testing.assert_array_equal(r.predicted, slow)
+
+
+def test_bfloat16_labels_of_the_default_model_are_its_float32_labels(default_ae):
+    ae = default_ae
+    dec, fbT = _labeller(ae)
+    grid = latent_grid(ae.latent_range, 3)  # 6,561 codes of the 8 neurons
+    E = chroma_energies(dec, fbT)(grid, 60)
+    assert 0.0 < near_ties(E).mean() < 0.5  # some codes are labelled again, most are not
+    fast = mesh_accuracy(ae, points=3, fast=True)
+    np.testing.assert_array_equal(fast.predicted, mesh_accuracy(ae, points=3, fast=False).predicted)
+
+
+def test_near_ties():
+    E = np.array([[1.0, 2.0, 0.5], [1.0, 1.1, 0.0], [0.0, 0.0, 0.0], [np.nan, 1.0, 0.0], [3.0, 1.0, 2.5]])
+    np.testing.assert_array_equal(near_ties(E, 1.12), [False, True, True, True, False])
+    assert near_ties(E[4:], 1.25).all()
 
 
 def test_batch_size_does_not_change_the_result():

@@ -45,6 +45,14 @@ def test_widths_halve_down_to_the_bottleneck(latent):
     assert cfg.hidden[-1] // 2 <= latent < cfg.hidden[-1]
 
 
+def test_min_width_stops_the_halving_above_the_bottleneck():
+    assert ModelConfig(latent=8, max_width=512, min_width=256).hidden == [512, 256]
+    assert ModelConfig(latent=8, max_width=512, min_width=200).hidden == [512, 256]
+    assert ModelConfig(latent=8, max_width=512, min_width=512).hidden == [512]
+    with pytest.raises(ParameterError, match="min_width=1024 must be at most max_width=512"):
+        ModelConfig(max_width=512, min_width=1024)
+
+
 @pytest.mark.parametrize(
     "cfg",
     [
@@ -54,8 +62,9 @@ def test_widths_halve_down_to_the_bottleneck(latent):
         ModelConfig(latent=8, augment="none", skip=True, **TINY),
         ModelConfig(latent=2, vae=True, beta=0.5, **TINY),
         ModelConfig(latent=8, **PAPER, **TINY),
+        ModelConfig(latent=8, min_width=32, **TINY),
     ],
-    ids=["chroma-skip", "lrelu-noskip", "diff", "none-skip", "vae", "paper"],
+    ids=["chroma-skip", "lrelu-noskip", "diff", "none-skip", "vae", "paper", "shallow"],
 )
 def test_numpy_forward_matches_keras(cfg, tiny_corpus, tmp_path):
     import keras

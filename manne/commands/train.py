@@ -34,6 +34,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     m.add_argument("--paper", action="store_true",
                    help="the paper's model: --power 1 --no-register --output-activation relu")
     m.add_argument("--max-width", type=int, default=_M.max_width, help=f"widest hidden layer (default {_M.max_width}; smaller for quick tests)")
+    m.add_argument("--min-width", type=int, default=_M.min_width,
+                   help="narrowest hidden layer: the widths halve from --max-width down to it (default "
+                   f"{_M.min_width}: down to the bottleneck, as the paper)")
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=None,
                    help=f"epochs: the cosine schedule's plan, the others' maximum (default {_T.epochs}; "
@@ -87,7 +90,7 @@ def _run(args, ctrl_c) -> int:
     check_output(out, resume=args.resume, force=args.force)
     extra = PAPER if args.paper else {"power": args.power, "register": args.register, "output": args.output_activation}
     model_cfg = ModelConfig(latent=args.latent, bottleneck=args.bottleneck, augment=args.augment, skip=args.skip,
-                            vae=args.vae, beta=args.beta, max_width=args.max_width, **extra)
+                            vae=args.vae, beta=args.beta, max_width=args.max_width, min_width=args.min_width, **extra)
     epochs = args.epochs if args.epochs is not None else (EPOCHS_MAX if args.minutes else _T.epochs)
     train_cfg = TrainConfig(epochs=epochs, batch=args.batch, lr=args.lr, seed=args.seed,
                             schedule=args.schedule, patience=args.patience, min_lr=args.min_lr,

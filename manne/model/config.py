@@ -52,6 +52,7 @@ class ModelConfig:
     vae: bool = False
     beta: float = 1.0
     max_width: int = 1024
+    min_width: int = 0  # the narrowest hidden layer; 0: halve down to the bottleneck (the paper)
     l2: float = 1e-7
     alpha: float = 0.1  # LeakyReLU negative slope
     power: float = 0.25  # the model sees S ** power (1: the paper's linear magnitudes; 1/4 decodes by two squarings)
@@ -68,6 +69,9 @@ class ModelConfig:
         _check_int("max_width", self.max_width, 2, MAX_WIDTH_MAX)
         if self.max_width <= self.latent:
             raise ParameterError(f"max_width={self.max_width} must be larger than latent={self.latent}")
+        _check_int("min_width", self.min_width, 0, MAX_WIDTH_MAX)
+        if self.min_width > self.max_width:
+            raise ParameterError(f"min_width={self.min_width} must be at most max_width={self.max_width}")
         _check_number("beta", self.beta, 0.0, 1e6)
         _check_number("l2", self.l2, 0.0, 1.0)
         _check_number("alpha", self.alpha, 0.0, 1.0)
@@ -79,7 +83,7 @@ class ModelConfig:
     def hidden(self) -> list[int]:
         """Encoder hidden widths, widest first; the decoder uses them reversed."""
         widths, w = [], self.max_width
-        while w > self.latent:
+        while w > self.latent and w >= self.min_width:
             widths.append(w)
             w //= 2
         return widths
