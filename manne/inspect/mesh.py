@@ -8,9 +8,9 @@ parameters, through its NumPy copy :func:`manne.stft.chroma_filterbank`). The no
 paper's Table V).
 
 Large grids decode their wide layers in bfloat16 with TensorFlow and label the near ties again in
-float32 (:mod:`manne.inspect.mesh_fast`); small ones, and the near ties, in NumPy. The decoder's last layer is evaluated only for the FFT bins the chroma filterbank
-reads (50 Hz to 5 kHz: 460 of 2049 bins at 44.1 kHz / 4096), which gives the same labels as a full
-decode at a fraction of the cost; ``tests/test_mesh.py`` checks this against
+float32 (:mod:`manne.inspect.mesh_fast`); small ones, and the near ties, in NumPy. The decoder's
+last layer is evaluated only for the FFT bins the chroma filterbank reads (50 Hz to 5 kHz: 460 of
+2049 bins at 44.1 kHz / 4096), which gives the same labels as a full decode at a fraction of the cost; ``tests/test_mesh.py`` checks this against
 ``Autoencoder.decode`` followed by :func:`manne.corpus.analysis.chroma_argmax`.
 """
 
@@ -31,7 +31,7 @@ from manne.dsp import NOTE_NAMES
 from manne.errors import ModelError, ParameterError
 from manne.model.decoder import Decoder
 from manne.model.forward import Autoencoder
-from manne.inspect.mesh_fast import FAST_MIN_CODES, near_ties
+from manne.inspect.mesh_fast import FAST_MIN_CODES, chroma_energies, near_ties
 from manne.stft import chroma_filterbank
 
 MAX_GRID = 2_000_000  # grid points; 12 notes of this many decodes take minutes
@@ -263,11 +263,9 @@ def mesh_accuracy(
         raise ParameterError(f"ranges has shape {ranges.shape}; the model has {ae.latent} latent neurons, so it must be (2, {ae.latent})")
     grid = latent_grid(ranges, points)
     dec, fbT = _labeller(ae)
-    energies = None
-    if fast if fast is not None else len(grid) >= FAST_MIN_CODES:
-        from manne.inspect.mesh_fast import chroma_energies
-
-        energies = chroma_energies(dec, fbT)
+    if fast is None:
+        fast = len(grid) >= FAST_MIN_CODES
+    energies = chroma_energies(dec, fbT) if fast else None
     predicted = np.empty((len(note_list), len(grid)), dtype=np.int8)
     for i, note in enumerate(note_list):
         midi = note + 12 * (int(octave) + 1)

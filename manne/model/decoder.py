@@ -250,7 +250,7 @@ class Decoder:
         bufs: dict[tuple, np.ndarray] = {}
         for s in range(0, n, big):
             x = z[s : s + big] @ self.Wz
-            x += (self.note_bias(notes[s : s + big]) if notes is not None else bias)
+            x += self.note_bias(notes[s : s + big]) if notes is not None else bias
             x = activate(x, self.act0, self.alpha)
             for W, b, act in self.layers[:n_narrow]:
                 x = x @ W
